@@ -1,0 +1,62 @@
+package io.weir.gateway;
+
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpServer;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+import io.weir.gateway.auth.ApiKeyAuthHandler;
+import io.weir.gateway.completions.CompletionCalls;
+import io.weir.gateway.http.HttpErrors;
+import io.weir.gateway.routes.health.HealthRoutes;
+import io.weir.gateway.routes.llmengine.CompletionV1Routes;
+import io.weir.gateway.routes.llmengine.ModelEndpointRoutes;
+import io.weir.registry.ApiKeys;
+import io.weir.registry.ModelRegistry;
+import io.weir.registry.WorkerDirectory;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** The HTTP surface: one line per route, pointing at the class that serves it. */
+final class GatewayServer {
+    private static final Logger LOG = LoggerFactory.getLogger(GatewayServer.class);
+    private static final long MAX_BODY_BYTES = 16L * 1024 * 1024;
+
+    private GatewayServer() {
+    }
+
+    static Router router(Vertx vertx, ApiKeys keys, ModelRegistry registry, WorkerDirectory workers, CompletionCalls calls) {
+        HealthRoutes health = new HealthRoutes(registry, workers);
+        CompletionV1Routes v1 = new CompletionV1Routes(calls);
+        ModelEndpointRoutes endpoints = new ModelEndpointRoutes(registry);
+        ApiKeyAuthHandler auth = new ApiKeyAuthHandler(keys);
+
+        Router router = Router.router(vertx);
+        router.get("/healthz").handler(health::healthz);
+        router.get("/healthcheck").handler(health::healthz);
+        router.get("/readyz").handler(health::readyz);
+
+        router.route().handler(BodyHandler.create().setBodyLimit(MAX_BODY_BYTES));
+        router.route("/v1/*").handler(auth);
+        router.post("/v1/llm/completions-sync").handler(v1::sync);
+        router.post("/v1/llm/completions-stream").handler(v1::stream);
+        router.get("/v1/llm/model-endpoints").handler(endpoints::list);
+        router.get("/v1/llm/model-endpoints/:name").handler(endpoints::get);
+
+        router.errorHandler(404, ctx -> HttpErrors.detail(ctx, 404, "Not Found"));
+        router.errorHandler(405, ctx -> HttpErrors.detail(ctx, 405, "Method Not Allowed"));
+        router.errorHandler(413, ctx -> HttpErrors.detail(ctx, 413, "Request body larger than " + MAX_BODY_BYTES + " bytes"));
+        router.errorHandler(500, GatewayServer::internalError);
+        return router;
+    }
+
+    private static void internalError(RoutingContext ctx) {
+        LOG.error("unhandled error on {} {}", ctx.request().method(), ctx.request().path(), ctx.failure());
+        HttpErrors.detail(ctx, 500, "Internal error occurred: " + (ctx.failure() == null ? "unknown" : ctx.failure().getMessage()));
+    }
+
+    static HttpServer listen(Vertx vertx, Router router, String host, int port) throws Exception {
+        return vertx.createHttpServer().requestHandler(router).listen(port, host)
+                .toCompletionStage().toCompletableFuture().get();
+    }
+}

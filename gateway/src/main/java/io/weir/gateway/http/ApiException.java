@@ -1,0 +1,54 @@
+package io.weir.gateway.http;
+
+import java.util.List;
+
+/**
+ * A request the API refuses, with the HTTP status to answer. Parsers throw it; routes turn it into the
+ * error body with {@link HttpErrors#of}.
+ */
+public final class ApiException extends RuntimeException {
+    private final int status;
+    private final Violation violation;
+
+    /** A schema violation, reported as pydantic would: 422 with type, location and message. */
+    public record Violation(String type, List<Object> loc, String message) {
+    }
+
+    private ApiException(int status, String message, Violation violation) {
+        super(message, null, false, false);
+        this.status = status;
+        this.violation = violation;
+    }
+
+    public static ApiException badRequest(String message) {
+        return new ApiException(400, message, null);
+    }
+
+    public static ApiException notFound(String message) {
+        return new ApiException(404, message, null);
+    }
+
+    public static ApiException unavailable(String message) {
+        return new ApiException(503, message, null);
+    }
+
+    public static ApiException status(int status, String message) {
+        return new ApiException(status, message, null);
+    }
+
+    public static ApiException invalid(String type, String field, String message) {
+        return new ApiException(422, field + ": " + message, new Violation(type, List.of("body", field), message));
+    }
+
+    public static ApiException missingQueryParameter(String name) {
+        return new ApiException(422, name + ": Field required", new Violation("missing", List.of("query", name), "Field required"));
+    }
+
+    public int status() {
+        return status;
+    }
+
+    public Violation violation() {
+        return violation;
+    }
+}

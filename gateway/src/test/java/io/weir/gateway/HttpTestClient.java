@@ -1,0 +1,104 @@
+package io.weir.gateway;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.weir.infra.json.Json;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+
+/** A plain HTTP client speaking to the gateway as the llmengine client does (Basic auth, key as user). */
+final class HttpTestClient {
+    private static final Duration TIMEOUT = Duration.ofSeconds(120);
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+    private final String baseUrl;
+
+    HttpTestClient(String baseUrl) {
+        this.baseUrl = baseUrl;
+    }
+
+    record Response(int status, String body) {
+        JsonNode json() {
+            try {
+                return Json.MAPPER.readTree(body);
+            } catch (IOException e) {
+                throw new UncheckedIOException("not JSON: " + body, e);
+            }
+        }
+    }
+
+    /** The JSON payloads of a stream's data: lines, in order, with the raw status. */
+    record Stream(int status, List<String> dataLines, String raw) {
+        List<JsonNode> events() {
+            return dataLines.stream().map(l -> {
+                try {
+                    return Json.MAPPER.readTree(l);
+                } catch (IOException e) {
+                    throw new UncheckedIOException("a data line is not JSON: " + l, e);
+                }
+            }).toList();
+        }
+    }
+
+    static String basic(String key) {
+        return "Basic " + Base64.getEncoder().encodeToString((key + ":").getBytes(StandardCharsets.UTF_8));
+    }
+
+    Response post(String path, String body, String... headers) {
+        return send(request(path, headers).POST(HttpRequest.BodyPublishers.ofString(body)).build());
+    }
+
+    Response get(String path, String... headers) {
+        return send(request(path, headers).GET().build());
+    }
+
+    Stream stream(String path, String body, String... headers) {
+        try {
+            HttpResponse<java.util.stream.Stream<String>> r = http.send(
+                    request(path, headers).POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+                    HttpResponse.BodyHandlers.ofLines());
+            List<String> lines = r.body().toList();
+            List<String> data = new ArrayList<>();
+            for (String line : lines) {
+                if (line.startsWith("data:")) {
+                    data.add(line.substring(5).trim());
+                }
+            }
+            return new Stream(r.statusCode(), data, String.join("\n", lines));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private HttpRequest.Builder request(String path, String... headers) {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(baseUrl + path)).timeout(TIMEOUT)
+                .header("content-type", "application/json");
+        for (int i = 0; i + 1 < headers.length; i += 2) {
+            b.header(headers[i], headers[i + 1]);
+        }
+        return b;
+    }
+
+    private Response send(HttpRequest request) {
+        try {
+            HttpResponse<String> r = http.send(request, HttpResponse.BodyHandlers.ofString());
+            return new Response(r.statusCode(), r.body());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+}

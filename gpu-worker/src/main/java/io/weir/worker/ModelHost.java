@@ -1,0 +1,38 @@
+package io.weir.worker;
+
+import io.weir.infra.kafka.KafkaClients;
+import io.weir.infra.kafka.ReplySender;
+import io.weir.worker.engine.EngineLoop;
+import io.weir.worker.engine.LoadedModel;
+import io.weir.worker.engine.RequestPreparer;
+import io.weir.worker.kafka.ModelRequestConsumer;
+
+import java.time.Duration;
+
+/** One model served by this worker: the loaded checkpoint, its engine, and the consumer that feeds it. */
+final class ModelHost implements AutoCloseable {
+    private final LoadedModel model;
+    private final EngineLoop engine;
+    private final ModelRequestConsumer consumer;
+
+    ModelHost(LoadedModel model, KafkaClients kafka, String workerId, ReplySender replies) throws InterruptedException {
+        this.model = model;
+        this.engine = new EngineLoop(model, replies::send);
+        this.consumer = new ModelRequestConsumer(kafka, model.name(), workerId, engine, new RequestPreparer(model), replies);
+        if (!consumer.awaitJoined(Duration.ofSeconds(60))) {
+            close();
+            throw new IllegalStateException("the request consumer of " + model.name() + " did not join its group within 60 s");
+        }
+    }
+
+    LoadedModel model() {
+        return model;
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        consumer.close();
+        engine.close();
+        model.close();
+    }
+}

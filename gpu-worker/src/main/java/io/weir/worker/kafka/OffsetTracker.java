@@ -1,0 +1,57 @@
+package io.weir.worker.kafka;
+
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
+
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.TreeSet;
+
+/**
+ * Which offsets may be committed when requests finish out of order: per partition, the commit point
+ * advances only past offsets whose requests are all finished. A worker that dies therefore leaves every
+ * unfinished request to be redelivered. Offsets must be started in increasing order per partition (as a
+ * consumer reads them). Used from the consumer thread only.
+ */
+final class OffsetTracker {
+    private final Map<TopicPartition, TreeSet<Long>> inFlight = new HashMap<>();
+    private final Map<TopicPartition, Long> highestStarted = new HashMap<>();
+    private final Map<TopicPartition, Long> committable = new HashMap<>();
+
+    void started(TopicPartition partition, long offset) {
+        inFlight.computeIfAbsent(partition, p -> new TreeSet<>()).add(offset);
+        highestStarted.merge(partition, offset, Math::max);
+    }
+
+    void finished(TopicPartition partition, long offset) {
+        TreeSet<Long> offsets = inFlight.get(partition);
+        if (offsets == null || !offsets.remove(offset)) {
+            return;
+        }
+        // Everything below the oldest unfinished offset is done; with none unfinished, everything read is.
+        long commitPoint = offsets.isEmpty() ? highestStarted.get(partition) + 1 : offsets.first();
+        committable.merge(partition, commitPoint, Math::max);
+    }
+
+    /** Offsets that became committable since the last call (the next offset to read, per partition). */
+    Map<TopicPartition, OffsetAndMetadata> drainCommittable() {
+        Map<TopicPartition, OffsetAndMetadata> out = new HashMap<>();
+        committable.forEach((p, offset) -> out.put(p, new OffsetAndMetadata(offset)));
+        committable.clear();
+        return out;
+    }
+
+    /** Forgets partitions this consumer no longer owns; their unfinished requests go to the new owner. */
+    void revoked(Collection<TopicPartition> partitions) {
+        partitions.forEach(p -> {
+            inFlight.remove(p);
+            highestStarted.remove(p);
+            committable.remove(p);
+        });
+    }
+
+    int inFlightCount() {
+        return inFlight.values().stream().mapToInt(TreeSet::size).sum();
+    }
+}

@@ -1,0 +1,129 @@
+package io.weir.infra.launch;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Command-line options of {@code weir}. Every option is documented in {@link #USAGE}.
+ *
+ * @param models        --model NAME=PATH (served at start)
+ * @param apiKeys       --api-key KEY[:TENANT]
+ * @param kafka         --kafka HOST:PORT of an existing cluster (else an embedded broker)
+ * @param hazelcast     --hazelcast HOST:PORT of an existing member (else an embedded member)
+ * @param kafkaPort     --kafka-port for the embedded broker (0 = any free port)
+ * @param hazelcastPort --hazelcast-port for the embedded member (first port tried)
+ * @param maxSlots      --max-seqs: sequences a worker runs at once per model
+ */
+public record WeirOptions(
+        String command,
+        String host,
+        int port,
+        Path dataDir,
+        Map<String, Path> models,
+        List<String> apiKeys,
+        Optional<String> kafka,
+        Optional<String> hazelcast,
+        int kafkaPort,
+        int hazelcastPort,
+        String clusterName,
+        int maxSlots) {
+
+    public static final String USAGE = """
+            usage: weir <command> [options]
+
+            commands:
+              up                 start everything (Kafka, Hazelcast, all services) and serve
+              test               run the test suite (handled by the ./weir script)
+              gateway|worker|registry|completion|files|finetune
+                                 start one service as its own process (join with --kafka/--hazelcast)
+              kafka              run only a Kafka broker (KRaft) under --data
+
+            options:
+              --port N               HTTP port of the gateway (default 8080)
+              --host ADDR            address the gateway binds (default 127.0.0.1)
+              --data DIR             data directory (default ./.weir)
+              --model NAME=PATH      serve a Hugging Face checkpoint directory as NAME (repeatable)
+              --api-key KEY[:TENANT] accept this API key (repeatable; none: one admin key is generated)
+              --kafka HOST:PORT      use an existing Kafka cluster instead of the embedded broker
+              --hazelcast HOST:PORT  join an existing Hazelcast cluster instead of embedding a member
+              --kafka-port N         port of the embedded broker (default 9092 if free, else any)
+              --hazelcast-port N     first port of the embedded Hazelcast member (default 5701)
+              --cluster NAME         Hazelcast cluster name (default weir)
+              --max-seqs N           sequences a worker runs at once per model (default 16)
+            """;
+
+    public static WeirOptions parse(String... args) {
+        if (args.length == 0) {
+            throw new IllegalArgumentException("no command given");
+        }
+        String command = args[0];
+        String host = "127.0.0.1";
+        int port = 8080;
+        Path data = Path.of(".weir");
+        Map<String, Path> models = new java.util.LinkedHashMap<>();
+        List<String> keys = new ArrayList<>();
+        String kafka = null;
+        String hazelcast = null;
+        int kafkaPort = -1;
+        int hazelcastPort = 5701;
+        String cluster = "weir";
+        int maxSlots = 16;
+        for (int i = 1; i < args.length; i++) {
+            String flag = args[i];
+            String value = i + 1 < args.length ? args[i + 1] : null;
+            if (value == null && !flag.equals("--help")) {
+                throw new IllegalArgumentException("option " + flag + " needs a value");
+            }
+            switch (flag) {
+                case "--port" -> port = parsePort(flag, value);
+                case "--host" -> host = value;
+                case "--data" -> data = Path.of(value);
+                case "--model" -> {
+                    int eq = value.indexOf('=');
+                    if (eq <= 0 || eq == value.length() - 1) {
+                        throw new IllegalArgumentException("--model wants NAME=PATH, got " + value);
+                    }
+                    models.put(value.substring(0, eq), Path.of(value.substring(eq + 1)));
+                }
+                case "--api-key" -> keys.add(value);
+                case "--kafka" -> kafka = value;
+                case "--hazelcast" -> hazelcast = value;
+                case "--kafka-port" -> kafkaPort = parsePort(flag, value);
+                case "--hazelcast-port" -> hazelcastPort = parsePort(flag, value);
+                case "--cluster" -> cluster = value;
+                case "--max-seqs" -> maxSlots = parsePositive(flag, value);
+                default -> throw new IllegalArgumentException("unknown option " + flag);
+            }
+            i++;
+        }
+        return new WeirOptions(command, host, port, data, Map.copyOf(models), List.copyOf(keys),
+                Optional.ofNullable(kafka), Optional.ofNullable(hazelcast), kafkaPort, hazelcastPort, cluster, maxSlots);
+    }
+
+    private static int parsePort(String flag, String value) {
+        int p = parseInt(flag, value);
+        if (p < 0 || p > 65535) {
+            throw new IllegalArgumentException(flag + " must be a port number, got " + value);
+        }
+        return p;
+    }
+
+    private static int parsePositive(String flag, String value) {
+        int n = parseInt(flag, value);
+        if (n <= 0) {
+            throw new IllegalArgumentException(flag + " must be positive, got " + value);
+        }
+        return n;
+    }
+
+    private static int parseInt(String flag, String value) {
+        try {
+            return Integer.parseInt(value);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(flag + " wants a number, got " + value);
+        }
+    }
+}

@@ -1,0 +1,19 @@
+package io.weir.infra.messages;
+
+/** Why generation ended, with the wire names OpenAI and vLLM use. */
+public enum FinishReason {
+    /** An end-of-sequence token or a stop sequence. */
+    STOP("stop"),
+    /** max_new_tokens (or the context length) reached. */
+    LENGTH("length");
+
+    private final String wireName;
+
+    FinishReason(String wireName) {
+        this.wireName = wireName;
+    }
+
+    public String wireName() {
+        return wireName;
+    }
+}

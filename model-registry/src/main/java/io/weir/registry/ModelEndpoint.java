@@ -1,0 +1,55 @@
+package io.weir.registry;
+
+import java.time.Instant;
+import java.util.Map;
+
+/**
+ * A model endpoint: a name users send requests to, and the checkpoint behind it. Field names follow
+ * LLM Engine's Model API.
+ *
+ * @param name           endpoint name (also a part of its Kafka topic name)
+ * @param modelName      the base model's name
+ * @param checkpointPath Hugging Face checkpoint directory the workers load
+ * @param status         where the endpoint is in its life cycle
+ * @param statusReason   why it is in that status (the load error of UPDATE_FAILED)
+ * @param contextLength  the model's context length, known once a worker has loaded it
+ * @param ownerTenant    the tenant that created it
+ */
+public record ModelEndpoint(
+        String name,
+        String modelName,
+        String source,
+        String checkpointPath,
+        EndpointStatus status,
+        String statusReason,
+        String inferenceFramework,
+        int numShards,
+        String quantize,
+        int minWorkers,
+        int maxWorkers,
+        int perWorker,
+        Map<String, String> labels,
+        String ownerTenant,
+        boolean publicInference,
+        Integer contextLength,
+        Instant createdAt,
+        Instant updatedAt) {
+
+    /** A new endpoint for a local checkpoint, waiting for a worker to load it. */
+    public static ModelEndpoint local(String name, String checkpointPath, String ownerTenant, Instant now) {
+        return new ModelEndpoint(name, name, "hugging_face", checkpointPath, EndpointStatus.UPDATE_PENDING, null,
+                "vllm", 1, null, 1, 1, 2, Map.of(), ownerTenant, true, null, now, now);
+    }
+
+    public ModelEndpoint withLabels(Map<String, String> newLabels) {
+        return new ModelEndpoint(name, modelName, source, checkpointPath, status, statusReason, inferenceFramework,
+                numShards, quantize, minWorkers, maxWorkers, perWorker, Map.copyOf(newLabels), ownerTenant,
+                publicInference, contextLength, createdAt, updatedAt);
+    }
+
+    public ModelEndpoint withStatus(EndpointStatus newStatus, String reason, Integer newContextLength, Instant now) {
+        return new ModelEndpoint(name, modelName, source, checkpointPath, newStatus, reason, inferenceFramework,
+                numShards, quantize, minWorkers, maxWorkers, perWorker, labels, ownerTenant, publicInference,
+                newContextLength == null ? contextLength : newContextLength, createdAt, now);
+    }
+}

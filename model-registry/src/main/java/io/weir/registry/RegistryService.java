@@ -1,0 +1,112 @@
+package io.weir.registry;
+
+import io.weir.infra.launch.ServiceContext;
+import io.weir.infra.launch.WeirService;
+import io.weir.infra.topics.Topics;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The model-registry service: it holds the Hazelcast member that stores endpoints, workers and API keys,
+ * and at start registers the endpoints and keys given on the command line.
+ */
+public final class RegistryService implements WeirService {
+    /** Label of the generated demo endpoint; workers generate its random checkpoint if it is missing. */
+    public static final String DEMO_LABEL = "weir.demo";
+    public static final String DEMO_NAME = "demo";
+    static final String DEFAULT_TENANT = "default";
+    static final String ADMIN_TENANT = "admin";
+
+    @Override
+    public String name() {
+        return "registry";
+    }
+
+    @Override
+    public String description() {
+        return "model endpoints, workers and API keys on Hazelcast";
+    }
+
+    @Override
+    public int startOrder() {
+        return 10;
+    }
+
+    @Override
+    public Running start(ServiceContext context) throws IOException {
+        List<String> banner = new ArrayList<>();
+        banner.addAll(registerApiKeys(context));
+        banner.addAll(registerModels(context));
+        return new Running() {
+            @Override
+            public List<String> banner() {
+                return banner;
+            }
+
+            @Override
+            public void close() {
+                // The Hazelcast member belongs to the stack, which shuts it down.
+            }
+        };
+    }
+
+    private static List<String> registerApiKeys(ServiceContext context) throws IOException {
+        ApiKeys keys = new ApiKeys(context.hazelcast());
+        if (!context.options().apiKeys().isEmpty()) {
+            for (String spec : context.options().apiKeys()) {
+                int colon = spec.indexOf(':');
+                String key = colon < 0 ? spec : spec.substring(0, colon);
+                String tenant = colon < 0 ? DEFAULT_TENANT : spec.substring(colon + 1);
+                keys.add(key, tenant);
+            }
+            return List.of("API keys:  " + context.options().apiKeys().size() + " from --api-key");
+        }
+        Path keyFile = context.dataDir().resolve("admin-api-key");
+        String key;
+        if (Files.exists(keyFile)) {
+            key = Files.readString(keyFile).strip();
+        } else {
+            key = ApiKeys.generate();
+            Files.createDirectories(context.dataDir());
+            Files.writeString(keyFile, key + "\n");
+            Files.setPosixFilePermissions(keyFile, PosixFilePermissions.fromString("rw-------"));
+        }
+        keys.add(key, ADMIN_TENANT);
+        return List.of("API key:   " + key + "  (admin; kept in " + keyFile + ")");
+    }
+
+    private static List<String> registerModels(ServiceContext context) {
+        ModelRegistry registry = new ModelRegistry(context.hazelcast());
+        Map<String, Path> models = context.options().models();
+        var now = registry.clock().instant();
+        if (models.isEmpty()) {
+            if (registry.list().isEmpty()) {
+                Path demoDir = context.dataDir().resolve("models").resolve("demo-random").toAbsolutePath();
+                registry.put(ModelEndpoint.local(DEMO_NAME, demoDir.toString(), ADMIN_TENANT, now)
+                        .withLabels(Map.of(DEMO_LABEL, "random-weights")));
+                return List.of("Model:     demo  (no --model given: a small GENERATED model with RANDOM weights; its text is gibberish)");
+            }
+            return List.of("Models:    " + registry.list().stream().map(ModelEndpoint::name).toList() + " (from the registry)");
+        }
+        List<String> lines = new ArrayList<>();
+        for (var entry : models.entrySet()) {
+            String name = entry.getKey();
+            if (!Topics.MODEL_NAME.matcher(name).matches()) {
+                throw new IllegalArgumentException("--model name '" + name + "' may use only letters, digits, '.', '_' and '-'");
+            }
+            Path dir = entry.getValue().toAbsolutePath().normalize();
+            if (!Files.isDirectory(dir) || !Files.exists(dir.resolve("config.json"))) {
+                throw new IllegalArgumentException("--model " + name + ": " + dir + " is not a Hugging Face checkpoint directory (no config.json)");
+            }
+            registry.put(ModelEndpoint.local(name, dir.toString(), ADMIN_TENANT, now));
+            lines.add("Model:     " + name + " <- " + dir);
+        }
+        return lines;
+    }
+}
