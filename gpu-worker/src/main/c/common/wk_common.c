@@ -1,0 +1,280 @@
+/*
+ * wk_common.c: host-side bookkeeping shared by the CPU and CUDA backends. See wk_common.h.
+ */
+#include "wk_common.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+// ----------------------------------------------------------------------------
+// Errors
+
+static _Thread_local char last_error[512];
+
+int32_t wk_fail(int32_t code, const char* fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+void wk_clear_error(void) { last_error[0] = '\0'; }
+
+WK_API const char* wk_last_error(void) { return last_error; }
+
+// ----------------------------------------------------------------------------
+// Tensor table
+
+static const char* const tensor_names[WK_N_TENSORS] = {
+    "TOK_EMBEDDINGS", "ATTN_NORM", "WQ", "WK", "WV", "WO",
+    "FFN_NORM", "W_GATE", "W_UP", "W_DOWN", "FINAL_NORM", "LM_HEAD",
+};
+
+int32_t wk_tensor_shape_of(const wk_config* c, int32_t t, wk_tensor_shape* s) {
+    int64_t q_dim = (int64_t)c->n_heads * c->head_dim, kv_dim = (int64_t)c->n_kv_heads * c->head_dim;
+    switch (t) {
+        case WK_TOK_EMBEDDINGS: *s = (wk_tensor_shape){0, 0, c->vocab_size, c->dim}; break;
+        case WK_ATTN_NORM:      *s = (wk_tensor_shape){0, 1, c->dim, 1}; break;
+        case WK_WQ:             *s = (wk_tensor_shape){0, 1, q_dim, c->dim}; break;
+        case WK_WK:             *s = (wk_tensor_shape){0, 1, kv_dim, c->dim}; break;
+        case WK_WV:             *s = (wk_tensor_shape){0, 1, kv_dim, c->dim}; break;
+        case WK_WO:             *s = (wk_tensor_shape){0, 1, c->dim, q_dim}; break;
+        case WK_FFN_NORM:       *s = (wk_tensor_shape){0, 1, c->dim, 1}; break;
+        case WK_W_GATE:         *s = (wk_tensor_shape){0, 1, c->hidden_dim, c->dim}; break;
+        case WK_W_UP:           *s = (wk_tensor_shape){0, 1, c->hidden_dim, c->dim}; break;
+        case WK_W_DOWN:         *s = (wk_tensor_shape){0, 1, c->dim, c->hidden_dim}; break;
+        case WK_FINAL_NORM:     *s = (wk_tensor_shape){0, 0, c->dim, 1}; break;
+        case WK_LM_HEAD:        *s = (wk_tensor_shape){0, 0, c->vocab_size, c->dim}; break;
+        default: return wk_fail(WK_ERR_ARG, "unknown tensor id %d (valid: 0..%d)", t, WK_N_TENSORS - 1);
+    }
+    s->name = tensor_names[t];
+    return WK_OK;
+}
+
+// ----------------------------------------------------------------------------
+// Model bookkeeping
+
+static int32_t check_config(const wk_config* c, int32_t max_slots, int32_t max_batch) {
+    if (c->dim <= 0 || c->hidden_dim <= 0 || c->n_layers <= 0 || c->n_heads <= 0 || c->n_kv_heads <= 0 ||
+        c->head_dim <= 0 || c->vocab_size <= 0 || c->max_seq_len <= 0)
+        return wk_fail(WK_ERR_ARG, "config: every size must be positive (dim %d, hidden_dim %d, n_layers %d, n_heads %d, "
+                       "n_kv_heads %d, head_dim %d, vocab_size %d, max_seq_len %d)", c->dim, c->hidden_dim, c->n_layers,
+                       c->n_heads, c->n_kv_heads, c->head_dim, c->vocab_size, c->max_seq_len);
+    if (c->n_heads % c->n_kv_heads != 0)
+        return wk_fail(WK_ERR_ARG, "config: n_heads %d is not a multiple of n_kv_heads %d", c->n_heads, c->n_kv_heads);
+    if (c->head_dim % 2 != 0)
+        return wk_fail(WK_ERR_ARG, "config: head_dim %d must be even for RoPE", c->head_dim);
+    if (!(c->rms_eps > 0.0f) || !(c->rope_theta > 0.0f))
+        return wk_fail(WK_ERR_ARG, "config: rms_eps (%g) and rope_theta (%g) must be positive", c->rms_eps, c->rope_theta);
+    if (c->tied_embeddings != 0 && c->tied_embeddings != 1)
+        return wk_fail(WK_ERR_ARG, "config: tied_embeddings must be 0 or 1, got %d", c->tied_embeddings);
+    if (max_slots <= 0 || max_batch <= 0)
+        return wk_fail(WK_ERR_ARG, "max_slots (%d) and max_batch (%d) must be positive", max_slots, max_batch);
+    return WK_OK;
+}
+
+int32_t wk_state_build(wk_state* st, const wk_config* cfg, int32_t max_slots, int32_t max_batch) {
+    memset(st, 0, sizeof *st);
+    if (cfg == NULL) return wk_fail(WK_ERR_ARG, "wk_model_create: cfg is NULL");
+    int32_t rc = check_config(cfg, max_slots, max_batch);
+    if (rc != WK_OK) return rc;
+    st->cfg = *cfg;
+    st->max_slots = max_slots;
+    st->max_batch = max_batch;
+    st->q_dim = cfg->n_heads * cfg->head_dim;
+    st->kv_dim = cfg->n_kv_heads * cfg->head_dim;
+    st->is_set = calloc((size_t)WK_N_TENSORS * cfg->n_layers, 1);
+    st->seq_len = calloc((size_t)max_slots, sizeof(int32_t));
+    st->row_slots = calloc((size_t)max_batch, sizeof(int32_t));
+    st->row_pos = calloc((size_t)max_batch, sizeof(int32_t));
+    if (!st->is_set || !st->seq_len || !st->row_slots || !st->row_pos) {
+        wk_state_free(st);
+        return wk_fail(WK_ERR_NOMEM, "wk_model_create: out of host memory for bookkeeping");
+    }
+    return WK_OK;
+}
+
+void wk_state_free(wk_state* st) {
+    free(st->is_set);
+    free(st->seq_len);
+    free(st->row_slots);
+    free(st->row_pos);
+    st->is_set = NULL;
+    st->seq_len = st->row_slots = st->row_pos = NULL;
+}
+
+int32_t wk_check_set_tensor(const wk_state* st, int32_t t, int32_t layer, const void* data,
+                            int32_t dtype, int64_t n_elements, int64_t* offset, int64_t* count) {
+    wk_tensor_shape s = {0};
+    int32_t rc = wk_tensor_shape_of(&st->cfg, t, &s);
+    if (rc != WK_OK) return rc;
+    if (data == NULL) return wk_fail(WK_ERR_ARG, "set_tensor %s: data is NULL", s.name);
+    if (dtype != WK_F32 && dtype != WK_F16 && dtype != WK_BF16)
+        return wk_fail(WK_ERR_ARG, "set_tensor %s: unsupported dtype %d (F32=0, F16=1, BF16=2)", s.name, dtype);
+    if (t == WK_LM_HEAD && st->cfg.tied_embeddings)
+        return wk_fail(WK_ERR_ARG, "set_tensor LM_HEAD: the model has tied embeddings; the LM head is TOK_EMBEDDINGS");
+    if (s.per_layer && (layer < 0 || layer >= st->cfg.n_layers))
+        return wk_fail(WK_ERR_RANGE, "set_tensor %s: layer %d out of range [0, %d)", s.name, layer, st->cfg.n_layers);
+    if (!s.per_layer && layer != -1)
+        return wk_fail(WK_ERR_ARG, "set_tensor %s: global tensor needs layer -1, got %d", s.name, layer);
+    *count = s.rows * s.cols;
+    if (n_elements != *count)
+        return wk_fail(WK_ERR_ARG, "set_tensor %s layer %d: expected %lld elements (%lld x %lld), got %lld", s.name,
+                       layer, (long long)*count, (long long)s.rows, (long long)s.cols, (long long)n_elements);
+    *offset = s.per_layer ? (int64_t)layer * *count : 0;
+    return WK_OK;
+}
+
+void wk_mark_set(wk_state* st, int32_t t, int32_t layer) {
+    st->is_set[t * st->cfg.n_layers + (layer < 0 ? 0 : layer)] = 1;
+}
+
+int32_t wk_check_ready(const wk_state* st) {
+    for (int32_t t = 0; t < WK_N_TENSORS; t++) {
+        if (t == WK_LM_HEAD && st->cfg.tied_embeddings) continue;
+        wk_tensor_shape s = {0};
+        wk_tensor_shape_of(&st->cfg, t, &s);
+        for (int32_t l = 0; l < (s.per_layer ? st->cfg.n_layers : 1); l++)
+            if (!st->is_set[t * st->cfg.n_layers + l])
+                return s.per_layer ? wk_fail(WK_ERR_STATE, "model not ready: tensor %s of layer %d was never set", s.name, l)
+                                   : wk_fail(WK_ERR_STATE, "model not ready: tensor %s was never set", s.name);
+    }
+    return WK_OK;
+}
+
+// ----------------------------------------------------------------------------
+// Forward driver
+
+static int32_t check_token(const wk_state* st, int32_t i, int32_t tok) {
+    if (tok < 0 || tok >= st->cfg.vocab_size)
+        return wk_fail(WK_ERR_RANGE, "token %d (row %d) out of range [0, %d)", tok, i, st->cfg.vocab_size);
+    return WK_OK;
+}
+
+int32_t wk_run_sequence(wk_state* st, wk_step_fn step, void* model, int32_t slot, const int32_t* tokens,
+                        int32_t n_tokens, int32_t start_pos, float* logits_out) {
+    if (tokens == NULL || logits_out == NULL) return wk_fail(WK_ERR_ARG, "wk_forward: tokens or logits_out is NULL");
+    int32_t rc = wk_check_ready(st);
+    if (rc != WK_OK) return rc;
+    if (slot < 0 || slot >= st->max_slots)
+        return wk_fail(WK_ERR_RANGE, "wk_forward: slot %d out of range [0, %d)", slot, st->max_slots);
+    if (n_tokens <= 0) return wk_fail(WK_ERR_ARG, "wk_forward: n_tokens must be positive, got %d", n_tokens);
+    if (start_pos < 0 || (int64_t)start_pos + n_tokens > st->cfg.max_seq_len)
+        return wk_fail(WK_ERR_RANGE, "wk_forward: positions [%d, %lld) out of range [0, max_seq_len %d)", start_pos,
+                       (long long)start_pos + n_tokens, st->cfg.max_seq_len);
+    if (start_pos > st->seq_len[slot])
+        return wk_fail(WK_ERR_RANGE, "wk_forward: start_pos %d would leave a gap: slot %d holds %d positions", start_pos,
+                       slot, st->seq_len[slot]);
+    for (int32_t i = 0; i < n_tokens; i++)
+        if ((rc = check_token(st, i, tokens[i])) != WK_OK) return rc;
+
+    st->seq_len[slot] = start_pos; // rewinding drops everything after start_pos
+    for (int32_t done = 0; done < n_tokens;) {
+        int32_t n = n_tokens - done < st->max_batch ? n_tokens - done : st->max_batch;
+        for (int32_t i = 0; i < n; i++) {
+            st->row_slots[i] = slot;
+            st->row_pos[i] = start_pos + done + i;
+        }
+        int32_t mode = done + n == n_tokens ? WK_LOGITS_LAST : WK_LOGITS_NONE;
+        rc = step(model, n, st->row_slots, tokens + done, st->row_pos, logits_out, mode);
+        if (rc != WK_OK) return rc;
+        done += n;
+        st->seq_len[slot] = start_pos + done;
+    }
+    return WK_OK;
+}
+
+int32_t wk_run_batch(wk_state* st, wk_step_fn step, void* model, int32_t n_rows, const int32_t* slots,
+                     const int32_t* tokens, const int32_t* positions, float* logits_out) {
+    if (!slots || !tokens || !positions || !logits_out)
+        return wk_fail(WK_ERR_ARG, "wk_forward_batch: slots, tokens, positions or logits_out is NULL");
+    int32_t rc = wk_check_ready(st);
+    if (rc != WK_OK) return rc;
+    if (n_rows <= 0 || n_rows > st->max_batch)
+        return wk_fail(WK_ERR_RANGE, "wk_forward_batch: n_rows %d out of range [1, max_batch %d]", n_rows, st->max_batch);
+    for (int32_t i = 0; i < n_rows; i++) {
+        int32_t s = slots[i], p = positions[i];
+        if (s < 0 || s >= st->max_slots)
+            return wk_fail(WK_ERR_RANGE, "wk_forward_batch: row %d: slot %d out of range [0, %d)", i, s, st->max_slots);
+        if (p < 0 || p >= st->cfg.max_seq_len)
+            return wk_fail(WK_ERR_RANGE, "wk_forward_batch: row %d: position %d out of range [0, max_seq_len %d)", i, p,
+                           st->cfg.max_seq_len);
+        if ((rc = check_token(st, i, tokens[i])) != WK_OK) return rc;
+        int32_t prev = -1; // the previous row of the same slot, if any (n_rows is small)
+        for (int32_t j = i - 1; j >= 0 && prev < 0; j--)
+            if (slots[j] == s) prev = j;
+        if (prev >= 0 && p != positions[prev] + 1)
+            return wk_fail(WK_ERR_RANGE, "wk_forward_batch: row %d: slot %d position %d does not follow row %d's position %d",
+                           i, s, p, prev, positions[prev]);
+        if (prev < 0 && p > st->seq_len[s])
+            return wk_fail(WK_ERR_RANGE, "wk_forward_batch: row %d: position %d would leave a gap: slot %d holds %d positions",
+                           i, p, s, st->seq_len[s]);
+    }
+    rc = step(model, n_rows, slots, tokens, positions, logits_out, WK_LOGITS_ALL);
+    if (rc != WK_OK) return rc;
+    for (int32_t i = 0; i < n_rows; i++) st->seq_len[slots[i]] = positions[i] + 1;
+    return WK_OK;
+}
+
+// ----------------------------------------------------------------------------
+// Numerics
+
+static float f16_to_f32(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000u) << 16, exp = (h >> 10) & 0x1fu, mant = h & 0x3ffu, bits;
+    if (exp == 0) {
+        if (mant == 0) {
+            bits = sign; // signed zero
+        } else {         // subnormal: normalise the mantissa
+            exp = 113;
+            while (!(mant & 0x400u)) { mant <<= 1; exp--; }
+            bits = sign | (exp << 23) | ((mant & 0x3ffu) << 13);
+        }
+    } else if (exp == 31) {
+        bits = sign | 0x7f800000u | (mant << 13); // inf / nan
+    } else {
+        bits = sign | ((exp + 112) << 23) | (mant << 13);
+    }
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+void wk_to_f32(float* dst, const void* src, int32_t dtype, int64_t n) {
+    const unsigned char* p = src;
+    if (dtype == WK_F32) {
+        memcpy(dst, src, (size_t)n * 4);
+        return;
+    }
+    for (int64_t i = 0; i < n; i++) {
+        uint16_t h;
+        memcpy(&h, p + 2 * i, 2); // safetensors data need not be 2-byte aligned
+        if (dtype == WK_F16) {
+            dst[i] = f16_to_f32(h);
+        } else {
+            uint32_t bits = (uint32_t)h << 16; // bf16 is the top half of an f32
+            memcpy(&dst[i], &bits, 4);
+        }
+    }
+}
+
+void wk_rope_table(const wk_config* c, float* cos_sin) {
+    int32_t half = c->head_dim / 2;
+    for (int32_t pos = 0; pos < c->max_seq_len; pos++)
+        for (int32_t i = 0; i < half; i++) {
+            double angle = pos * pow((double)c->rope_theta, -2.0 * i / c->head_dim);
+            cos_sin[((int64_t)pos * half + i) * 2 + 0] = (float)cos(angle);
+            cos_sin[((int64_t)pos * half + i) * 2 + 1] = (float)sin(angle);
+        }
+}
+
+void wk_matmul_ref(float* out, const float* x, const float* w, int32_t n, int32_t d) {
+    for (int32_t i = 0; i < d; i++) {
+        float sum = 0.0f;
+        for (int32_t j = 0; j < n; j++) sum += w[(int64_t)i * n + j] * x[j];
+        out[i] = sum;
+    }
+}

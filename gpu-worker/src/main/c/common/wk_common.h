@@ -1,0 +1,97 @@
+/*
+ * wk_common.h: host-side code shared by both backends (compiled once with gcc, linked into
+ * libweir_cpu.so and libweir_cuda.so). Everything here is backend-neutral bookkeeping:
+ * errors, config/tensor validation, per-slot sequence lengths, dtype conversion, the RoPE table,
+ * and the scalar reference matmul. The math of the forward pass lives in each backend.
+ */
+#ifndef WK_COMMON_H
+#define WK_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "../weir_kernels.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// ----------------------------------------------------------------------------
+// Errors: a thread-local message, returned through wk_last_error()
+
+// Formats the message, stores it for wk_last_error() and returns code (so: return wk_fail(...)).
+int32_t wk_fail(int32_t code, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
+void wk_clear_error(void);
+
+// ----------------------------------------------------------------------------
+// Tensor table
+
+typedef struct {
+    const char* name;  // "WQ", for messages
+    int per_layer;     // 1: one copy per layer, 0: global
+    int64_t rows;      // out features
+    int64_t cols;      // in features (1 for norm vectors)
+} wk_tensor_shape;
+
+// Fills *s for tensor t under cfg. Returns WK_ERR_ARG for an unknown tensor id.
+int32_t wk_tensor_shape_of(const wk_config* cfg, int32_t t, wk_tensor_shape* s);
+
+// ----------------------------------------------------------------------------
+// Model bookkeeping, embedded as the first member of each backend's wk_model
+
+typedef struct {
+    wk_config cfg;         // as given to wk_model_create
+    int32_t max_slots;     // sequences the KV cache holds
+    int32_t max_batch;     // rows per forward step
+    int32_t q_dim;         // n_heads * head_dim
+    int32_t kv_dim;        // n_kv_heads * head_dim
+    uint8_t* is_set;       // (WK_N_TENSORS, n_layers) 1 once a tensor (layer) was uploaded
+    int32_t* seq_len;      // (max_slots) positions each slot's KV cache holds
+    int32_t* row_slots;    // (max_batch) wk_forward's rows, built per chunk
+    int32_t* row_pos;      // (max_batch)
+} wk_state;
+
+int32_t wk_state_build(wk_state* st, const wk_config* cfg, int32_t max_slots, int32_t max_batch);
+void wk_state_free(wk_state* st);
+
+// Validates a wk_model_set_tensor call. On success *offset is the element offset of this
+// (tensor, layer) inside the tensor's (n_layers, rows, cols) storage and *count its element count.
+int32_t wk_check_set_tensor(const wk_state* st, int32_t t, int32_t layer, const void* data,
+                            int32_t dtype, int64_t n_elements, int64_t* offset, int64_t* count);
+void wk_mark_set(wk_state* st, int32_t t, int32_t layer);
+
+// WK_ERR_STATE naming the first tensor never set.
+int32_t wk_check_ready(const wk_state* st);
+
+// ----------------------------------------------------------------------------
+// Forward driver: validation, chunking and KV-length bookkeeping around a backend's step.
+
+enum { WK_LOGITS_LAST = 0, WK_LOGITS_ALL = 1, WK_LOGITS_NONE = 2 };
+
+// One backend step over n_rows <= max_batch validated rows. Writes logits of the last row
+// (WK_LOGITS_LAST), of every row (WK_LOGITS_ALL), or none (WK_LOGITS_NONE: a prompt chunk before the last).
+typedef int32_t (*wk_step_fn)(void* model, int32_t n_rows, const int32_t* slots, const int32_t* tokens,
+                              const int32_t* positions, float* logits, int32_t logits_mode);
+
+int32_t wk_run_sequence(wk_state* st, wk_step_fn step, void* model, int32_t slot, const int32_t* tokens,
+                        int32_t n_tokens, int32_t start_pos, float* logits_out);
+int32_t wk_run_batch(wk_state* st, wk_step_fn step, void* model, int32_t n_rows, const int32_t* slots,
+                     const int32_t* tokens, const int32_t* positions, float* logits_out);
+
+// ----------------------------------------------------------------------------
+// Numerics shared by both backends
+
+// dst[0..n) = src converted from dtype (F32 copy, F16/BF16 widened). src may be unaligned.
+void wk_to_f32(float* dst, const void* src, int32_t dtype, int64_t n);
+
+// HF rotate_half RoPE table: cos_sin[(pos * head_dim/2 + i) * 2 + {0,1}] = {cos, sin}(pos * theta^(-2i/head_dim)),
+// computed in double. Size: max_seq_len * head_dim floats.
+void wk_rope_table(const wk_config* cfg, float* cos_sin);
+
+// Scalar reference: out[i] = sum_j w[i*n + j] * x[j], f32, in index order (never vectorized).
+void wk_matmul_ref(float* out, const float* x, const float* w, int32_t n, int32_t d);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif // WK_COMMON_H

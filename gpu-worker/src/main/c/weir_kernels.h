@@ -1,0 +1,141 @@
+/*
+ * weir_kernels.h: the Weir kernel library API. This header is the source of truth.
+ *
+ * Two backends implement exactly this API:
+ *   libweir_cpu.so   cpu/     C11, runtime SIMD dispatch (AVX-512 / AVX2+FMA / scalar), pthread pool
+ *   libweir_cuda.so  cuda/    hand-written CUDA kernels, f32 weights in device memory
+ * The Java binding (io.weir.worker.kernels.WeirNative) mirrors it by hand, in jextract's shape.
+ *
+ * Conventions
+ *   - Every function that can fail returns a wk_status: 0 on success, a negative code otherwise,
+ *     and leaves a message for wk_last_error(). No function calls exit() or abort().
+ *   - The error message is thread-local: read it on the thread that made the failing call,
+ *     before making another call.
+ *   - A model is used by one thread at a time (the engine thread). Different models are independent.
+ *   - wk_forward / wk_forward_batch never allocate: wk_model_create sizes every buffer
+ *     (activations for max_batch rows, the KV cache for max_slots sequences × max_seq_len).
+ *   - Weights are nn.Linear layout, [out, in] row-major. q/k rows are in the Hugging Face order
+ *     (RoPE rotates pairs (i, i + head_dim/2) of each head, "rotate_half").
+ */
+#ifndef WEIR_KERNELS_H
+#define WEIR_KERNELS_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define WK_API __attribute__((visibility("default")))
+#else
+#define WK_API
+#endif
+
+// ----------------------------------------------------------------------------
+// Status codes
+
+typedef enum wk_status {
+    WK_OK              =  0,
+    WK_ERR_ARG         = -1,  // bad argument: NULL pointer, unknown tensor/dtype, wrong element count
+    WK_ERR_RANGE       = -2,  // slot, position or batch size out of range, or a gap in a slot's KV cache
+    WK_ERR_STATE       = -3,  // model not ready: a weight tensor was never set
+    WK_ERR_NOMEM       = -4,  // host or device allocation failed
+    WK_ERR_DEVICE      = -5,  // CUDA runtime error (message has the CUDA error string)
+    WK_ERR_UNSUPPORTED = -6,  // this machine/backend cannot do it (e.g. an AVX-512 test path on an AVX2 CPU)
+} wk_status;
+
+// ----------------------------------------------------------------------------
+// Model description
+
+typedef struct wk_config {
+    int32_t dim;             // hidden size (hidden_size)
+    int32_t hidden_dim;      // SwiGLU inner size (intermediate_size)
+    int32_t n_layers;        // decoder layers
+    int32_t n_heads;         // query heads
+    int32_t n_kv_heads;      // key/value heads (GQA: n_heads % n_kv_heads == 0)
+    int32_t head_dim;        // per-head size; q_dim = n_heads*head_dim, kv_dim = n_kv_heads*head_dim
+    int32_t vocab_size;      // logits per row
+    int32_t max_seq_len;     // KV cache positions per slot
+    float   rms_eps;         // RMSNorm epsilon
+    float   rope_theta;      // RoPE base
+    int32_t tied_embeddings; // 1: the LM head is TOK_EMBEDDINGS (WK_LM_HEAD must not be set)
+} wk_config;
+
+typedef enum wk_dtype { WK_F32 = 0, WK_F16 = 1, WK_BF16 = 2 } wk_dtype;
+
+// Weight tensors, in forward-pass order. Shapes, [out, in] row-major:
+typedef enum wk_tensor {
+    WK_TOK_EMBEDDINGS = 0, // (vocab_size, dim)            global
+    WK_ATTN_NORM      = 1, // (dim)                        per layer
+    WK_WQ             = 2, // (n_heads*head_dim, dim)      per layer
+    WK_WK             = 3, // (n_kv_heads*head_dim, dim)   per layer
+    WK_WV             = 4, // (n_kv_heads*head_dim, dim)   per layer
+    WK_WO             = 5, // (dim, n_heads*head_dim)      per layer
+    WK_FFN_NORM       = 6, // (dim)                        per layer
+    WK_W_GATE         = 7, // (hidden_dim, dim)            per layer
+    WK_W_UP           = 8, // (hidden_dim, dim)            per layer
+    WK_W_DOWN         = 9, // (dim, hidden_dim)            per layer
+    WK_FINAL_NORM     = 10,// (dim)                        global
+    WK_LM_HEAD        = 11,// (vocab_size, dim)            global, absent when tied_embeddings
+    WK_N_TENSORS      = 12
+} wk_tensor;
+
+typedef struct wk_model wk_model;
+
+// ----------------------------------------------------------------------------
+// Library
+
+WK_API const char* wk_backend_name(void);  // "cpu" or "cuda"
+WK_API int32_t     wk_device_count(void);  // CPU: 1. CUDA: cudaGetDeviceCount, or 0 on error (message in wk_last_error)
+WK_API const char* wk_last_error(void);    // thread-local message for the last non-zero status; "" if none
+WK_API const char* wk_backend_info(void);  // one line for logs: SIMD path and threads, or the GPU name
+
+// ----------------------------------------------------------------------------
+// Model lifecycle
+
+// Validates cfg and allocates weights storage, activations for max_batch rows and the KV cache
+// (max_slots sequences × max_seq_len positions × n_layers). *out is NULL on failure.
+WK_API int32_t wk_model_create(const wk_config* cfg, int32_t max_slots, int32_t max_batch, wk_model** out);
+
+// Copies (and converts to f32) one weight tensor into backend memory. layer is 0..n_layers-1 for
+// per-layer tensors and -1 for global ones. n_elements must equal the tensor's size. The caller's
+// buffer may be freed as soon as this returns. Setting a tensor again overwrites it.
+WK_API int32_t wk_model_set_tensor(wk_model* m, int32_t tensor, int32_t layer,
+                                   const void* data, int32_t dtype, int64_t n_elements);
+
+// Frees everything; NULL is a no-op.
+WK_API void wk_model_free(wk_model* m);
+
+// ----------------------------------------------------------------------------
+// Forward pass
+
+// Runs tokens[0..n_tokens) of one sequence at positions start_pos.. through the model, writing
+// their keys/values into slot's KV cache, and writes the vocab_size logits of the LAST token to
+// logits_out. Prompts longer than max_batch are processed in chunks of max_batch rows.
+// Requires 0 <= start_pos <= (positions the slot already holds) and start_pos + n_tokens <= max_seq_len;
+// start_pos 0 starts a new sequence in the slot, a smaller start_pos rewinds it.
+WK_API int32_t wk_forward(wk_model* m, int32_t slot, const int32_t* tokens, int32_t n_tokens,
+                          int32_t start_pos, float* logits_out);
+
+// Batched step for continuous batching: row i is token tokens[i] at position positions[i] of
+// slot slots[i]. Rows of one slot must have consecutive positions, in order (a prefill chunk);
+// each row sees its slot's cache up to and including its own position. Writes n_rows × vocab_size
+// logits (row-major) to logits_out. n_rows <= max_batch.
+WK_API int32_t wk_forward_batch(wk_model* m, int32_t n_rows, const int32_t* slots, const int32_t* tokens,
+                                const int32_t* positions, float* logits_out);
+
+// ----------------------------------------------------------------------------
+// Test hooks
+
+// out[d] = W[d,n] · x[n] through one of this backend's matmul implementations.
+// path 0 is the scalar C reference (both backends); CPU: 1 = AVX2+FMA, 2 = AVX-512F; CUDA: 1 = the
+// device matvec kernel. WK_ERR_UNSUPPORTED when this machine cannot run the path, WK_ERR_ARG for an
+// unknown path.
+WK_API int32_t wk_test_matmul(int32_t path, float* out, const float* x, const float* w, int32_t n, int32_t d);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif // WEIR_KERNELS_H

@@ -1,0 +1,188 @@
+package io.weir.worker.kernels;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.nio.file.Path;
+import java.util.EnumMap;
+import java.util.Map;
+
+/**
+ * One loaded kernel library (CPU or CUDA backend of {@code weir_kernels.h}). Libraries are loaded
+ * once per JVM into the global arena and never unloaded; {@link #load(Backend)} returns the same
+ * instance every time. Use {@link BackendSelector#select()} to pick a backend the configured way.
+ *
+ * <p>Errors: a non-zero status becomes a {@link KernelException} carrying {@code wk_last_error()}.
+ * The C message is thread-local, so it is read on the calling thread right after the failing call,
+ * with nothing in between that could block (a virtual thread only changes carrier when it blocks).
+ */
+public final class KernelLibrary {
+    private static final Map<Backend, KernelLibrary> LOADED = new EnumMap<>(Backend.class);
+
+    private final Backend backend;
+    private final Path path;
+    // function addresses in this library (see WeirNative for the handles)
+    private final MemorySegment backendName, deviceCount, lastError, backendInfo, modelCreate, modelSetTensor, modelFree,
+            forward, forwardBatch, testMatmul;
+
+    private KernelLibrary(Backend backend, Path path) {
+        this.backend = backend;
+        this.path = path;
+        SymbolLookup lookup = SymbolLookup.libraryLookup(path, Arena.global());
+        backendName = WeirNative.find(lookup, WeirNative.wk_backend_name.NAME);
+        deviceCount = WeirNative.find(lookup, WeirNative.wk_device_count.NAME);
+        lastError = WeirNative.find(lookup, WeirNative.wk_last_error.NAME);
+        backendInfo = WeirNative.find(lookup, WeirNative.wk_backend_info.NAME);
+        modelCreate = WeirNative.find(lookup, WeirNative.wk_model_create.NAME);
+        modelSetTensor = WeirNative.find(lookup, WeirNative.wk_model_set_tensor.NAME);
+        modelFree = WeirNative.find(lookup, WeirNative.wk_model_free.NAME);
+        forward = WeirNative.find(lookup, WeirNative.wk_forward.NAME);
+        forwardBatch = WeirNative.find(lookup, WeirNative.wk_forward_batch.NAME);
+        testMatmul = WeirNative.find(lookup, WeirNative.wk_test_matmul.NAME);
+    }
+
+    /**
+     * Loads (once) the library of {@code backend}.
+     *
+     * @throws IllegalStateException when this build has no such library (CUDA is built only where nvcc exists)
+     * @throws IllegalArgumentException when the dynamic loader cannot open it
+     */
+    public static synchronized KernelLibrary load(Backend backend) {
+        KernelLibrary lib = LOADED.get(backend);
+        if (lib == null) {
+            Path path = NativeLibraryLocator.locate(backend).orElseThrow(() -> new IllegalStateException(
+                    backend.libraryFile() + " not found (" + NativeLibraryLocator.searchedWhere(backend) + ")"
+                            + (backend == Backend.CUDA ? "; it is built only where nvcc is on PATH" : "")));
+            lib = new KernelLibrary(backend, path);
+            LOADED.put(backend, lib);
+        }
+        return lib;
+    }
+
+    public Backend backend() {
+        return backend;
+    }
+
+    /** The file this library was loaded from. */
+    public Path path() {
+        return path;
+    }
+
+    /** {@code wk_backend_name()}: "cpu" or "cuda". */
+    public String name() {
+        try {
+            return cString((MemorySegment) WeirNative.wk_backend_name.HANDLE.invokeExact(backendName));
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code wk_device_count()}: 1 for the CPU; the CUDA device count, 0 when there is none or no driver. */
+    public int deviceCount() {
+        try {
+            return (int) WeirNative.wk_device_count.HANDLE.invokeExact(deviceCount);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code wk_last_error()} of the calling thread. */
+    public String lastError() {
+        try {
+            return cString((MemorySegment) WeirNative.wk_last_error.HANDLE.invokeExact(lastError));
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code wk_backend_info()}: one line for logs (SIMD path and threads, or the GPU). */
+    public String info() {
+        try {
+            return cString((MemorySegment) WeirNative.wk_backend_info.HANDLE.invokeExact(backendInfo));
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * Creates a model: weights storage, activations for {@code maxBatch} rows and a KV cache of
+     * {@code maxSlots} sequences of {@code config.maxSeqLen()} positions. Upload every weight with
+     * {@link NativeModel#setTensor} before running it.
+     */
+    public NativeModel createModel(KernelConfig config, int maxSlots, int maxBatch) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(ADDRESS);
+            int rc = (int) WeirNative.wk_model_create.HANDLE.invokeExact(
+                    modelCreate, config.toSegment(arena), maxSlots, maxBatch, out);
+            check(rc);
+            return new NativeModel(this, out.get(ADDRESS, 0), config, maxSlots, maxBatch);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * Test hook {@code wk_test_matmul}: {@code out[d] = W[d,n] · x[n]} through matmul path {@code path}
+     * (0 = scalar reference; CPU 1 = AVX2, 2 = AVX-512; CUDA 1 = device kernel).
+     *
+     * @return false when this machine cannot run that path
+     */
+    public boolean testMatmul(int path, float[] out, float[] x, float[] w, int n, int d) {
+        if (x.length < n || w.length < (long) n * d || out.length < d) throw new IllegalArgumentException("arrays too short");
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment o = arena.allocate(JAVA_FLOAT, d);
+            int rc = (int) WeirNative.wk_test_matmul.HANDLE.invokeExact(
+                    testMatmul, path, o, arena.allocateFrom(JAVA_FLOAT, x), arena.allocateFrom(JAVA_FLOAT, w), n, d);
+            if (rc == WeirNative.WK_ERR_UNSUPPORTED) return false;
+            check(rc);
+            MemorySegment.copy(o, JAVA_FLOAT, 0, out, 0, d);
+            return true;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "KernelLibrary[" + backend.id() + ", " + path + "]";
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // Used by NativeModel
+
+    int setTensor(MemorySegment model, int tensor, int layer, MemorySegment data, int dtype, long n) throws Throwable {
+        return (int) WeirNative.wk_model_set_tensor.HANDLE.invokeExact(modelSetTensor, model, tensor, layer, data, dtype, n);
+    }
+
+    int forward(MemorySegment model, int slot, MemorySegment tokens, int nTokens, int startPos, MemorySegment logits)
+            throws Throwable {
+        return (int) WeirNative.wk_forward.HANDLE.invokeExact(forward, model, slot, tokens, nTokens, startPos, logits);
+    }
+
+    int forwardBatch(MemorySegment model, int nRows, MemorySegment slots, MemorySegment tokens, MemorySegment positions,
+            MemorySegment logits) throws Throwable {
+        return (int) WeirNative.wk_forward_batch.HANDLE.invokeExact(forwardBatch, model, nRows, slots, tokens, positions, logits);
+    }
+
+    void free(MemorySegment model) throws Throwable {
+        WeirNative.wk_model_free.HANDLE.invokeExact(modelFree, model);
+    }
+
+    /** Throws {@link KernelException} with this thread's {@code wk_last_error()} if {@code rc} is not WK_OK. */
+    void check(int rc) {
+        if (rc != WeirNative.WK_OK) throw new KernelException(rc, lastError());
+    }
+
+    static RuntimeException rethrow(Throwable t) {
+        if (t instanceof RuntimeException r) return r;
+        if (t instanceof Error e) throw e;
+        return new IllegalStateException("native call failed", t);
+    }
+
+    private static String cString(MemorySegment p) {
+        return p.equals(MemorySegment.NULL) ? "" : p.reinterpret(Long.MAX_VALUE).getString(0);
+    }
+}

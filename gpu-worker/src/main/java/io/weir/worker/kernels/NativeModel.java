@@ -1,0 +1,113 @@
+package io.weir.worker.kernels;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * A {@code wk_model} handle: weights, activation buffers and KV cache in the backend's memory.
+ * Not thread-safe: one thread (the engine thread) drives a model. {@link #close()} frees it; later
+ * calls throw {@link IllegalStateException}.
+ *
+ * <p>The segment arguments must be native memory (off-heap); their sizes are checked here so a short
+ * buffer is a Java exception, never a native overrun. Everything else (slot and position ranges,
+ * token ids, missing weights) is checked by the library and reported as {@link KernelException}.
+ */
+public final class NativeModel implements AutoCloseable {
+    private final KernelLibrary library;
+    private final KernelConfig config;
+    private final int maxSlots;
+    private final int maxBatch;
+    private MemorySegment handle;
+
+    NativeModel(KernelLibrary library, MemorySegment handle, KernelConfig config, int maxSlots, int maxBatch) {
+        this.library = library;
+        this.handle = handle;
+        this.config = config;
+        this.maxSlots = maxSlots;
+        this.maxBatch = maxBatch;
+    }
+
+    public KernelLibrary library() {
+        return library;
+    }
+
+    public KernelConfig config() {
+        return config;
+    }
+
+    public int maxSlots() {
+        return maxSlots;
+    }
+
+    public int maxBatch() {
+        return maxBatch;
+    }
+
+    /**
+     * Uploads one weight tensor ({@code layer} 0..n_layers-1 for per-layer tensors, -1 for global ones).
+     * {@code data} holds {@code nElements} values of {@code dtype}; it may be released afterwards.
+     */
+    public void setTensor(WeightTensor tensor, int layer, MemorySegment data, DType dtype, long nElements) {
+        requireSize("data", data, nElements * dtype.bytes());
+        try {
+            library.check(library.setTensor(handle(), tensor.id(), layer, data, dtype.code(), nElements));
+        } catch (Throwable t) {
+            throw KernelLibrary.rethrow(t);
+        }
+    }
+
+    /**
+     * {@code wk_forward}: runs {@code nTokens} int32 tokens of one sequence at positions {@code startPos..}
+     * into {@code slot}'s KV cache and writes the last token's {@code vocabSize} float logits.
+     */
+    public void forward(int slot, MemorySegment tokens, int nTokens, int startPos, MemorySegment logits) {
+        requireSize("tokens", tokens, 4L * Math.max(nTokens, 0));
+        requireSize("logits", logits, 4L * config.vocabSize());
+        try {
+            library.check(library.forward(handle(), slot, tokens, nTokens, startPos, logits));
+        } catch (Throwable t) {
+            throw KernelLibrary.rethrow(t);
+        }
+    }
+
+    /**
+     * {@code wk_forward_batch}: row i is {@code tokens[i]} at {@code positions[i]} of {@code slots[i]}
+     * (int32 arrays of {@code nRows}); writes {@code nRows × vocabSize} float logits.
+     */
+    public void forwardBatch(int nRows, MemorySegment slots, MemorySegment tokens, MemorySegment positions,
+            MemorySegment logits) {
+        long n = Math.max(nRows, 0);
+        requireSize("slots", slots, 4 * n);
+        requireSize("tokens", tokens, 4 * n);
+        requireSize("positions", positions, 4 * n);
+        requireSize("logits", logits, 4 * n * config.vocabSize());
+        try {
+            library.check(library.forwardBatch(handle(), nRows, slots, tokens, positions, logits));
+        } catch (Throwable t) {
+            throw KernelLibrary.rethrow(t);
+        }
+    }
+
+    /** Frees the native model. Idempotent. */
+    @Override
+    public void close() {
+        if (handle == null) return;
+        try {
+            library.free(handle);
+        } catch (Throwable t) {
+            throw KernelLibrary.rethrow(t);
+        } finally {
+            handle = null;
+        }
+    }
+
+    private MemorySegment handle() {
+        if (handle == null) throw new IllegalStateException("model is closed");
+        return handle;
+    }
+
+    private static void requireSize(String what, MemorySegment s, long bytes) {
+        if (!s.isNative()) throw new IllegalArgumentException(what + " must be a native (off-heap) segment");
+        if (s.byteSize() < bytes)
+            throw new IllegalArgumentException(what + " holds " + s.byteSize() + " bytes, needs " + bytes);
+    }
+}

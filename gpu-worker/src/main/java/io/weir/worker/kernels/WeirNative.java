@@ -1,0 +1,140 @@
+package io.weir.worker.kernels;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.lang.invoke.MethodHandle;
+
+/**
+ * Hand-written binding of {@code weir_kernels.h}, in jextract's shape: one holder class per C function
+ * with its name, {@code static final} descriptor and {@code static final} downcall handle.
+ *
+ * <p>The handles are address-less ({@link Linker#downcallHandle(FunctionDescriptor, Linker.Option...)}):
+ * their first argument is the function's address. Both backend libraries export the same symbols, so
+ * one set of constant handles serves both; each {@link KernelLibrary} supplies its own addresses.
+ * Keep this file in step with the header: same order, same types ({@code int32_t} = {@code JAVA_INT},
+ * {@code int64_t} = {@code JAVA_LONG}, pointers = {@code ADDRESS}).
+ */
+final class WeirNative {
+    private WeirNative() {}
+
+    static final Linker LINKER = Linker.nativeLinker();
+
+    // wk_status
+    static final int WK_OK = 0;
+    static final int WK_ERR_ARG = -1;
+    static final int WK_ERR_RANGE = -2;
+    static final int WK_ERR_STATE = -3;
+    static final int WK_ERR_NOMEM = -4;
+    static final int WK_ERR_DEVICE = -5;
+    static final int WK_ERR_UNSUPPORTED = -6;
+
+    static String statusName(int status) {
+        return switch (status) {
+            case WK_OK -> "WK_OK";
+            case WK_ERR_ARG -> "WK_ERR_ARG";
+            case WK_ERR_RANGE -> "WK_ERR_RANGE";
+            case WK_ERR_STATE -> "WK_ERR_STATE";
+            case WK_ERR_NOMEM -> "WK_ERR_NOMEM";
+            case WK_ERR_DEVICE -> "WK_ERR_DEVICE";
+            case WK_ERR_UNSUPPORTED -> "WK_ERR_UNSUPPORTED";
+            default -> "status " + status;
+        };
+    }
+
+    /** The address of {@code name} in {@code lookup}, or {@link UnsatisfiedLinkError} naming it. */
+    static MemorySegment find(SymbolLookup lookup, String name) {
+        return lookup.find(name).orElseThrow(() -> new UnsatisfiedLinkError("kernel library has no symbol " + name));
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // Library
+
+    /** {@code const char* wk_backend_name(void)} */
+    static final class wk_backend_name {
+        static final String NAME = "wk_backend_name";
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(ADDRESS);
+        static final MethodHandle HANDLE = LINKER.downcallHandle(DESC);
+    }
+
+    /** {@code int32_t wk_device_count(void)} */
+    static final class wk_device_count {
+        static final String NAME = "wk_device_count";
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT);
+        static final MethodHandle HANDLE = LINKER.downcallHandle(DESC);
+    }
+
+    /** {@code const char* wk_last_error(void)} */
+    static final class wk_last_error {
+        static final String NAME = "wk_last_error";
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(ADDRESS);
+        static final MethodHandle HANDLE = LINKER.downcallHandle(DESC);
+    }
+
+    /** {@code const char* wk_backend_info(void)} */
+    static final class wk_backend_info {
+        static final String NAME = "wk_backend_info";
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(ADDRESS);
+        static final MethodHandle HANDLE = LINKER.downcallHandle(DESC);
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // Model lifecycle
+
+    /** {@code int32_t wk_model_create(const wk_config* cfg, int32_t max_slots, int32_t max_batch, wk_model** out)} */
+    static final class wk_model_create {
+        static final String NAME = "wk_model_create";
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS);
+        static final MethodHandle HANDLE = LINKER.downcallHandle(DESC);
+    }
+
+    /** {@code int32_t wk_model_set_tensor(wk_model* m, int32_t tensor, int32_t layer, const void* data, int32_t dtype, int64_t n_elements)} */
+    static final class wk_model_set_tensor {
+        static final String NAME = "wk_model_set_tensor";
+        static final FunctionDescriptor DESC =
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG);
+        static final MethodHandle HANDLE = LINKER.downcallHandle(DESC);
+    }
+
+    /** {@code void wk_model_free(wk_model* m)} */
+    static final class wk_model_free {
+        static final String NAME = "wk_model_free";
+        static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(ADDRESS);
+        static final MethodHandle HANDLE = LINKER.downcallHandle(DESC);
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // Forward pass
+
+    /** {@code int32_t wk_forward(wk_model* m, int32_t slot, const int32_t* tokens, int32_t n_tokens, int32_t start_pos, float* logits_out)} */
+    static final class wk_forward {
+        static final String NAME = "wk_forward";
+        static final FunctionDescriptor DESC =
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS);
+        static final MethodHandle HANDLE = LINKER.downcallHandle(DESC);
+    }
+
+    /** {@code int32_t wk_forward_batch(wk_model* m, int32_t n_rows, const int32_t* slots, const int32_t* tokens, const int32_t* positions, float* logits_out)} */
+    static final class wk_forward_batch {
+        static final String NAME = "wk_forward_batch";
+        static final FunctionDescriptor DESC =
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS);
+        static final MethodHandle HANDLE = LINKER.downcallHandle(DESC);
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // Test hooks
+
+    /** {@code int32_t wk_test_matmul(int32_t path, float* out, const float* x, const float* w, int32_t n, int32_t d)} */
+    static final class wk_test_matmul {
+        static final String NAME = "wk_test_matmul";
+        static final FunctionDescriptor DESC =
+                FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT);
+        static final MethodHandle HANDLE = LINKER.downcallHandle(DESC);
+    }
+}
