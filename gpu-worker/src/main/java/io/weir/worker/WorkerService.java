@@ -34,6 +34,8 @@ import java.util.concurrent.TimeUnit;
  */
 public final class WorkerService implements WeirService {
     private static final Logger LOG = LoggerFactory.getLogger(WorkerService.class);
+    /** The demo model's weights are random but fixed, so its (gibberish) output is reproducible. */
+    private static final long DEMO_SEED = 42;
 
     @Override
     public String name() {
@@ -96,7 +98,7 @@ public final class WorkerService implements WeirService {
             try {
                 Path dir = Path.of(endpoint.checkpointPath());
                 if (endpoint.labels().containsKey(RegistryService.DEMO_LABEL) && !Files.exists(dir.resolve("config.json"))) {
-                    RandomCheckpoint.writeDemo(dir);
+                    RandomCheckpoint.write(dir, RandomCheckpoint.Spec.tiny(DEMO_SEED));
                 }
                 LoadedModel model = LoadedModel.load(name, dir, context.options().maxSlots());
                 hosts.put(name, new ModelHost(model, context.kafka(), workerId, replies));

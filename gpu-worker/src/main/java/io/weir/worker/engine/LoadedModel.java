@@ -14,7 +14,7 @@ import java.util.Arrays;
  */
 public record LoadedModel(String name, ModelRunner runner, Tokenizer tokenizer, int[] stopTokenIds) implements AutoCloseable {
 
-    public static LoadedModel load(String name, Path checkpointDir, int maxSeqs) {
+    public static LoadedModel load(String name, Path checkpointDir, int maxSeqs) throws java.io.IOException {
         Tokenizer tokenizer = Tokenizer.load(checkpointDir);
         ModelRunner runner = ModelRunner.load(checkpointDir, maxSeqs);
         ModelConfig config = runner.config();

@@ -43,9 +43,22 @@ final class Sequence {
         return prepared.request();
     }
 
-    /** The tokens to feed at this step: the whole prompt first (prefill), then the last sampled token. */
-    int[] nextInput() {
-        return lastToken < 0 ? prepared.promptIds() : new int[]{lastToken};
+    /** True once the whole prompt is in the KV cache: from then on each step feeds one sampled token. */
+    boolean prefilled() {
+        return position >= prepared.promptIds().length;
+    }
+
+    /**
+     * The tokens to feed at this step, at most {@code budget}: the next chunk of the prompt while
+     * prefilling (long prompts take several steps, so running streams keep flowing), then the last
+     * sampled token.
+     */
+    int[] nextInput(int budget) {
+        if (prefilled()) {
+            return new int[]{lastToken};
+        }
+        int[] prompt = prepared.promptIds();
+        return java.util.Arrays.copyOfRange(prompt, position, Math.min(prompt.length, position + budget));
     }
 
     int position() {
@@ -56,9 +69,15 @@ final class Sequence {
         return done;
     }
 
-    /** Consumes the logits of the step just run: samples, and returns the event to send. */
+    /**
+     * Consumes the step just run: {@code logits} are those of the last token fed. Returns the event to
+     * send, or null while the prompt is still being prefilled.
+     */
     CompletionEvent advance(int inputLength, float[] logits) {
         position += inputLength;
+        if (!prefilled()) {
+            return null;
+        }
         SamplingParams params = request().sampling();
         int token = sampler.sample(logits);
         generated++;
