@@ -103,8 +103,9 @@ public final class ReplyDispatcher implements AutoCloseable {
         try {
             event = Json.fromBytes(record.value(), CompletionEvent.class);
         } catch (RuntimeException e) {
-            LOG.warn("unreadable reply for {}: {}", record.key(), e.getMessage());
-            return;
+            // Fail the request now rather than let it hang until its deadline.
+            LOG.error("unreadable reply for {}: {}", record.key(), e.getMessage());
+            event = CompletionEvent.error(record.key(), p.nextSeq, 502, "unreadable reply from the worker: " + e.getMessage());
         }
         if (event.seq() != p.nextSeq) {
             if (event.seq() > p.nextSeq) {
@@ -117,7 +118,8 @@ public final class ReplyDispatcher implements AutoCloseable {
         if (event.finished() || event.isError()) {
             pending.remove(record.key());
         }
-        p.context.runOnContext(v -> p.onEvent.accept(event));
+        CompletionEvent delivered = event;
+        p.context.runOnContext(v -> p.onEvent.accept(delivered));
     }
 
     @Override

@@ -66,7 +66,7 @@ public final class StopSequences {
         int longest = 0;
         for (String s : stops) {
             for (int len = Math.min(s.length() - 1, pending.length()); len > longest; len--) {
-                if (pending.regionMatches(pending.length() - len, s, 0, len)) {
+                if (pending.toString().regionMatches(pending.length() - len, s, 0, len)) {
                     longest = len;
                     break;
                 }

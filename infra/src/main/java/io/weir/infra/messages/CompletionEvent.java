@@ -1,5 +1,7 @@
 package io.weir.infra.messages;
 
+import com.fasterxml.jackson.annotation.JsonIgnore;
+
 import java.util.List;
 
 /**
@@ -42,6 +44,7 @@ public record CompletionEvent(
                 true, null, new ErrorInfo(status, message));
     }
 
+    @JsonIgnore
     public boolean isError() {
         return kind == Kind.ERROR;
     }

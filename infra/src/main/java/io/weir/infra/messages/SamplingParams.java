@@ -1,5 +1,7 @@
 package io.weir.infra.messages;
 
+import com.fasterxml.jackson.annotation.JsonIgnore;
+
 import java.util.List;
 
 /**
@@ -37,30 +39,37 @@ public record SamplingParams(
         return new SamplingParams(maxNewTokens, 0.0, null, null, null, null, null, null, null, null, null, null);
     }
 
+    @JsonIgnore
     public boolean isGreedy() {
         return temperature == 0.0;
     }
 
+    @JsonIgnore
     public int effectiveTopK() {
         return topK == null || topK < 0 ? -1 : topK;
     }
 
+    @JsonIgnore
     public double effectiveTopP() {
         return topP == null ? 1.0 : topP;
     }
 
+    @JsonIgnore
     public boolean wantsLogProbs() {
         return Boolean.TRUE.equals(returnLogProbs) || effectiveTopLogprobs() > 0;
     }
 
+    @JsonIgnore
     public int effectiveTopLogprobs() {
         return topLogprobs == null ? 0 : topLogprobs;
     }
 
+    @JsonIgnore
     public boolean effectiveSkipSpecialTokens() {
         return skipSpecialTokens == null || skipSpecialTokens;
     }
 
+    @JsonIgnore
     public List<String> effectiveStopSequences() {
         return stopSequences == null ? List.of() : stopSequences;
     }
