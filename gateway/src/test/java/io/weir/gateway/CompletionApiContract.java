@@ -112,6 +112,21 @@ abstract class CompletionApiContract {
     }
 
     @Test
+    void streamsOverHttp11AsSseStarletteDoes() {
+        JsonNode c = goldenCases.getFirst();
+        HttpTestClient http11 = new HttpTestClient(stack.baseUrl, java.net.http.HttpClient.Version.HTTP_1_1);
+        HttpTestClient.Stream s = http11.stream("/v1/llm/completions-stream?model_endpoint_name=" + TestStack.MODEL,
+                body(c.get("prompt").asText(), 32, 0.0, false), AUTH, HttpTestClient.basic(TestStack.KEY));
+        assertEquals(200, s.status());
+        assertEquals("text/event-stream; charset=utf-8", s.headers().firstValue("content-type").orElse(""));
+        assertEquals("no-cache", s.headers().firstValue("cache-control").orElse(""));
+        assertEquals("chunked", s.headers().firstValue("transfer-encoding").orElse(""));
+        StringBuilder text = new StringBuilder();
+        s.events().forEach(e -> text.append(e.get("output").get("text").asText()));
+        assertEquals(c.get("completion_text").asText(), text.toString());
+    }
+
+    @Test
     void twentyConcurrentRequestsAreEachAnsweredCorrectly() throws Exception {
         ExecutorService pool = Executors.newFixedThreadPool(20);
         try {

@@ -18,11 +18,17 @@ import java.util.List;
 /** A plain HTTP client speaking to the gateway as the llmengine client does (Basic auth, key as user). */
 final class HttpTestClient {
     private static final Duration TIMEOUT = Duration.ofSeconds(120);
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+    private final HttpClient http;
     private final String baseUrl;
 
+    /** A client that upgrades to HTTP/2 (h2c) where the server agrees, as the JDK client does by default. */
     HttpTestClient(String baseUrl) {
+        this(baseUrl, HttpClient.Version.HTTP_2);
+    }
+
+    HttpTestClient(String baseUrl, HttpClient.Version version) {
         this.baseUrl = baseUrl;
+        this.http = HttpClient.newBuilder().version(version).connectTimeout(Duration.ofSeconds(10)).build();
     }
 
     record Response(int status, String body) {
@@ -36,7 +42,7 @@ final class HttpTestClient {
     }
 
     /** The JSON payloads of a stream's data: lines, in order, with the raw status. */
-    record Stream(int status, List<String> dataLines, String raw) {
+    record Stream(int status, java.net.http.HttpHeaders headers, List<String> dataLines, String raw) {
         List<JsonNode> events() {
             return dataLines.stream().map(l -> {
                 try {
@@ -72,7 +78,7 @@ final class HttpTestClient {
                     data.add(line.substring(5).trim());
                 }
             }
-            return new Stream(r.statusCode(), data, String.join("\n", lines));
+            return new Stream(r.statusCode(), r.headers(), data, String.join("\n", lines));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } catch (InterruptedException e) {

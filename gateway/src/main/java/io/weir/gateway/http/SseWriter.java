@@ -1,7 +1,9 @@
 package io.weir.gateway.http;
 
 import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.http.HttpVersion;
 
 import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
@@ -17,11 +19,13 @@ public final class SseWriter {
     private static final DateTimeFormatter PING_TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss.SSSSSS");
 
     private final HttpServerResponse response;
+    private final boolean http1;
     private final Vertx vertx;
     private long pingTimer = -1;
 
-    public SseWriter(HttpServerResponse response, Vertx vertx) {
-        this.response = response;
+    public SseWriter(HttpServerRequest request, Vertx vertx) {
+        this.response = request.response();
+        this.http1 = request.version() != HttpVersion.HTTP_2;
         this.vertx = vertx;
     }
 
@@ -31,8 +35,10 @@ public final class SseWriter {
                 .setChunked(true)
                 .putHeader("content-type", "text/event-stream; charset=utf-8")
                 .putHeader("cache-control", "no-cache")
-                .putHeader("connection", "keep-alive")
                 .putHeader("x-accel-buffering", "no");
+        if (http1) {
+            response.putHeader("connection", "keep-alive"); // a connection-level header: illegal in HTTP/2
+        }
         response.writeHead();
         pingTimer = vertx.setPeriodic(PING_MS, id -> {
             if (!response.ended() && !response.closed()) {

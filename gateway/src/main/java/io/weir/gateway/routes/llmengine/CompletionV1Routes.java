@@ -109,7 +109,7 @@ public final class CompletionV1Routes {
 
         StreamRelay(RoutingContext ctx) {
             this.ctx = ctx;
-            this.sse = new SseWriter(ctx.response(), ctx.vertx());
+            this.sse = new SseWriter(ctx.request(), ctx.vertx());
         }
 
         @Override

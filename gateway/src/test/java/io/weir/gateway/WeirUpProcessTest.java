@@ -1,0 +1,119 @@
+package io.weir.gateway;
+
+import io.weir.infra.kafka.EmbeddedKafka;
+import io.weir.infra.testing.TestModels;
+import org.junit.jupiter.api.Test;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * `weir up` as a real OS process: it prints the URL and a generated key when ready, serves, stops on
+ * SIGTERM promptly, and a restart on the same data directory keeps the key.
+ */
+class WeirUpProcessTest {
+    private static final Pattern KEY = Pattern.compile("API key:\\s+(weir-[0-9a-f]{32})");
+
+    private record Running(Process process, List<String> banner) {
+    }
+
+    private static Running start(Path data, int port) throws Exception {
+        Path model = TestModels.require(TestStack.MODEL);
+        List<String> command = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow", "-Xmx1g",
+                "-cp", System.getProperty("java.class.path"), "io.weir.infra.launch.Weir", "up",
+                "--port", String.valueOf(port), "--data", data.toString(), "--kafka-port", "0",
+                "--hazelcast-port", String.valueOf(EmbeddedKafka.freePort()), "--cluster", "weir-up-test-" + port,
+                "--model", TestStack.MODEL + "=" + model));
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        LinkedBlockingQueue<String> lines = new LinkedBlockingQueue<>();
+        CompletableFuture.runAsync(() -> {
+            try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+                r.lines().forEach(lines::add);
+            } catch (Exception ignored) {
+                // the process ended
+            }
+        });
+        List<String> banner = new ArrayList<>();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        while (System.nanoTime() < deadline) {
+            String line = lines.poll(1, TimeUnit.SECONDS);
+            if (line == null) {
+                assertTrue(p.isAlive(), "weir up exited early: " + banner);
+                continue;
+            }
+            banner.add(line);
+            if (line.contains("Gateway:")) {
+                return new Running(p, banner);
+            }
+        }
+        p.destroyForcibly();
+        throw new AssertionError("weir up did not become ready: " + banner);
+    }
+
+    private static String key(List<String> banner) {
+        for (String line : banner) {
+            Matcher m = KEY.matcher(line);
+            if (m.find()) {
+                return m.group(1);
+            }
+        }
+        throw new AssertionError("no API key in the banner: " + banner);
+    }
+
+    private static String goldenCompletion() throws Exception {
+        var golden = io.weir.infra.json.Json.MAPPER.readTree(TestModels.require(TestStack.MODEL).resolve("golden.json").toFile());
+        return golden.get("cases").get(0).get("completion_text").asText();
+    }
+
+    private static void stop(Process p) throws InterruptedException {
+        p.destroy(); // SIGTERM
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS), "weir up stops within 30 s of SIGTERM");
+    }
+
+    @Test
+    void upServesWithAGeneratedKeyStopsOnSigtermAndKeepsTheKeyAcrossRestarts() throws Exception {
+        Path data = Files.createTempDirectory("weir-up-test");
+        int port = EmbeddedKafka.freePort();
+        String prompt = "{\"prompt\": \"Once upon a time\", \"max_new_tokens\": 8, \"temperature\": 0}";
+        String path = "/v1/llm/completions-sync?model_endpoint_name=" + TestStack.MODEL;
+
+        Running first = start(data, port);
+        String key = key(first.banner());
+        assertTrue(first.banner().stream().anyMatch(l -> l.contains("http://127.0.0.1:" + port)), first.banner().toString());
+        assertEquals(key, Files.readString(data.resolve("admin-api-key")).strip());
+        HttpTestClient client = new HttpTestClient("http://127.0.0.1:" + port);
+        assertEquals(200, client.get("/readyz").status());
+        HttpTestClient.Response r = client.post(path, prompt, "authorization", HttpTestClient.basic(key));
+        assertEquals(200, r.status(), r.body());
+        String text = r.json().get("output").get("text").asText();
+        assertEquals(8, r.json().get("output").get("num_completion_tokens").asInt());
+        assertTrue(!text.isEmpty() && goldenCompletion().startsWith(text), "greedy text is a prefix of the golden one: " + text);
+        stop(first.process());
+
+        Running second = start(data, port);
+        try {
+            assertEquals(key, key(second.banner()), "the generated key survives a restart");
+            HttpTestClient.Response again = client.post(path, prompt, "authorization", HttpTestClient.basic(key));
+            assertEquals(200, again.status(), again.body());
+            assertNotNull(again.json().get("output"));
+        } finally {
+            stop(second.process());
+        }
+    }
+}
