@@ -1,5 +1,6 @@
 package io.weir.worker.model;
 
+import io.weir.infra.testing.TestModels;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -27,7 +28,7 @@ class DtypeTest {
 
     @BeforeAll
     static void setUp() throws Exception {
-        dir = SharedModels.stories260K();
+        dir = TestModels.require("stories260K");
         cases = Golden.load(dir);
     }
 

@@ -1,5 +1,6 @@
 package io.weir.worker.model;
 
+import io.weir.infra.testing.TestModels;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -35,7 +36,7 @@ class ErrorsTest {
 
     @BeforeAll
     static void setUp() throws Exception {
-        dir = SharedModels.stories260K();
+        dir = TestModels.require("stories260K");
         golden = Golden.load(dir).get(0);
         runner = ModelRunner.load(dir, 2, KernelLibrary.load(Backend.CPU));
     }

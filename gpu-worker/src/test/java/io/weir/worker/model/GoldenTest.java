@@ -1,5 +1,6 @@
 package io.weir.worker.model;
 
+import io.weir.infra.testing.TestModels;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -14,7 +15,7 @@ import org.junit.jupiter.api.Test;
 class GoldenTest {
     @Test
     void cpuMatchesGolden() throws Exception {
-        Path dir = SharedModels.stories260K();
+        Path dir = TestModels.require("stories260K");
         List<Golden.Case> cases = Golden.load(dir);
         assertEquals(8, cases.size());
         try (ModelRunner runner = ModelRunner.load(dir, 2, KernelLibrary.load(Backend.CPU))) {
@@ -25,7 +26,7 @@ class GoldenTest {
 
     @Test
     void cudaMatchesGolden() throws Exception {
-        Path dir = SharedModels.stories260K();
+        Path dir = TestModels.require("stories260K");
         String why = BackendSelector.cudaUnavailableReason();
         assumeTrue(why == null, "CUDA golden test skipped: " + why);
         try (ModelRunner runner = ModelRunner.load(dir, 2, KernelLibrary.load(Backend.CUDA))) {

@@ -1,5 +1,6 @@
 package io.weir.worker.model;
 
+import io.weir.infra.testing.TestModels;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -18,7 +19,7 @@ class ModelConfigTest {
 
     @Test
     void stories260K() throws Exception {
-        ModelConfig c = ModelConfig.load(SharedModels.stories260K());
+        ModelConfig c = ModelConfig.load(TestModels.require("stories260K"));
         assertEquals(new ModelConfig(64, 172, 5, 8, 4, 8, 512, 512, 1e-5f, 10000f, true, 1, new int[] {2}), c);
         assertEquals(64, c.qDim());
         assertEquals(32, c.kvDim());

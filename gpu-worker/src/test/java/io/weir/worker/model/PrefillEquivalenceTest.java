@@ -1,5 +1,6 @@
 package io.weir.worker.model;
 
+import io.weir.infra.testing.TestModels;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -18,7 +19,7 @@ class PrefillEquivalenceTest {
 
     @BeforeAll
     static void setUp() throws Exception {
-        dir = SharedModels.stories260K();
+        dir = TestModels.require("stories260K");
         cases = Golden.load(dir);
         cpu = KernelLibrary.load(Backend.CPU);
     }

@@ -93,6 +93,18 @@ class RandomCheckpointTest {
     }
 
     @Test
+    void generatedTokenizerLoadsAndRoundTripsAnyText() throws Exception {
+        Path dir = RandomCheckpoint.write(tmp.resolve("tok"), RandomCheckpoint.Spec.tiny(1));
+        io.weir.worker.tokenizer.Tokenizer tok = io.weir.worker.tokenizer.Tokenizer.load(dir);
+        assertEquals(RandomCheckpoint.Spec.tiny(1).vocabSize(), tok.vocabSize());
+        for (String text : new String[]{"Hello, world!", "Zoë ate a crème brûlée 🍰", "  two  spaces\nand a newline"}) {
+            int[] ids = tok.encode(text, true);
+            assertEquals(1, ids[0], "BOS first");
+            assertEquals(text, tok.decode(ids, true));
+        }
+    }
+
+    @Test
     void tokenizerFilesFollowTheStoriesLayout() throws Exception {
         Path dir = RandomCheckpoint.write(tmp.resolve("t"), RandomCheckpoint.Spec.tiny(1));
         ObjectMapper json = new ObjectMapper();

@@ -1,5 +1,6 @@
 package io.weir.worker.model;
 
+import io.weir.infra.testing.TestModels;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -22,7 +23,7 @@ class SafetensorsTest {
 
     @Test
     void readsStories260K() throws Exception {
-        try (SafetensorsFile f = SafetensorsFile.open(SharedModels.stories260K().resolve("model.safetensors"))) {
+        try (SafetensorsFile f = SafetensorsFile.open(TestModels.require("stories260K").resolve("model.safetensors"))) {
             assertEquals(1 + 5 * 9 + 1, f.names().size());
             assertEquals("pt", f.metadata().get("format"));
             Tensor emb = f.tensor("model.embed_tokens.weight");

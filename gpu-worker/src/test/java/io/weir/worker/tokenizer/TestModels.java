@@ -22,22 +22,7 @@ final class TestModels {
 
     /** The directory of a shared model; skips the calling test when the shared models are absent. */
     static Path sharedModel(String name) {
-        List<Path> candidates = new ArrayList<>();
-        String property = System.getProperty("weir.shared.models");
-        if (property != null && !property.isBlank()) {
-            candidates.add(Path.of(property));
-        }
-        candidates.add(Path.of("../shared/models"));
-        candidates.add(Path.of("../../shared/models"));
-        for (Path root : candidates) {
-            Path dir = root.resolve(name);
-            if (Files.isRegularFile(dir.resolve("tokenizer.json"))) {
-                return dir.normalize();
-            }
-        }
-        assumeTrue(false, "shared model " + name + " not found (looked in " + candidates
-                + "; set -Dweir.shared.models=<dir>): skipping");
-        throw new AssertionError("unreachable");
+        return io.weir.infra.testing.TestModels.require(name);
     }
 
     /** A model directory under src/test/resources/tokenizer. */
