@@ -11,11 +11,17 @@ import io.weir.gateway.http.HttpErrors;
 import io.weir.gateway.routes.health.HealthRoutes;
 import io.weir.gateway.routes.llmengine.CompletionV1Routes;
 import io.weir.gateway.routes.llmengine.ModelEndpointRoutes;
+import com.hazelcast.core.HazelcastInstance;
+import io.weir.gateway.routes.llmengine.ModelDownloadRoutes;
 import io.weir.registry.ApiKeys;
+import io.weir.registry.CheckpointPolicy;
+import io.weir.registry.ClusterSecrets;
 import io.weir.registry.ModelRegistry;
 import io.weir.registry.WorkerDirectory;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+
+import java.time.Clock;
 
 /** The HTTP surface: one line per route, pointing at the class that serves it. */
 final class GatewayServer {
@@ -25,10 +31,13 @@ final class GatewayServer {
     private GatewayServer() {
     }
 
-    static Router router(Vertx vertx, ApiKeys keys, ModelRegistry registry, WorkerDirectory workers, CompletionCalls calls) {
+    static Router router(Vertx vertx, HazelcastInstance hazelcast, ModelRegistry registry, WorkerDirectory workers,
+                         CompletionCalls calls) {
+        ApiKeys keys = new ApiKeys(hazelcast);
         HealthRoutes health = new HealthRoutes(registry, workers);
         CompletionV1Routes v1 = new CompletionV1Routes(calls);
-        ModelEndpointRoutes endpoints = new ModelEndpointRoutes(registry);
+        ModelEndpointRoutes endpoints = new ModelEndpointRoutes(registry, new CheckpointPolicy(hazelcast));
+        ModelDownloadRoutes downloads = new ModelDownloadRoutes(endpoints, ClusterSecrets.urlSigningKey(hazelcast), Clock.systemUTC());
         ApiKeyAuthHandler auth = new ApiKeyAuthHandler(keys);
 
         Router router = Router.router(vertx);
@@ -36,12 +45,18 @@ final class GatewayServer {
         router.get("/healthcheck").handler(health::healthz);
         router.get("/readyz").handler(health::readyz);
 
+        // Signed download URLs carry their own authorization: they come before the API-key check.
+        router.get("/v1/llm/model-endpoints/:name/files/:file").handler(downloads::file);
         router.route().handler(BodyHandler.create().setBodyLimit(MAX_BODY_BYTES));
         router.route("/v1/*").handler(auth);
         router.post("/v1/llm/completions-sync").handler(v1::sync);
         router.post("/v1/llm/completions-stream").handler(v1::stream);
         router.get("/v1/llm/model-endpoints").handler(endpoints::list);
+        router.post("/v1/llm/model-endpoints").handler(endpoints::create);
+        router.post("/v1/llm/model-endpoints/download").handler(downloads::urls);
         router.get("/v1/llm/model-endpoints/:name").handler(endpoints::get);
+        router.put("/v1/llm/model-endpoints/:name").handler(endpoints::update);
+        router.delete("/v1/llm/model-endpoints/:name").handler(endpoints::delete);
 
         router.errorHandler(404, ctx -> HttpErrors.detail(ctx, 404, "Not Found"));
         router.errorHandler(405, ctx -> HttpErrors.detail(ctx, 405, "Method Not Allowed"));

@@ -7,7 +7,6 @@ import io.weir.gateway.replies.RequestSubmitter;
 import io.weir.infra.launch.ServiceContext;
 import io.weir.infra.launch.WeirService;
 import io.weir.infra.topics.Topics;
-import io.weir.registry.ApiKeys;
 import io.weir.registry.ModelRegistry;
 import io.weir.registry.WorkerDirectory;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -42,7 +41,7 @@ public final class GatewayService implements WeirService {
         ReplyDispatcher replies = new ReplyDispatcher(context.kafka(), context.instanceId());
         ModelRegistry registry = new ModelRegistry(context.hazelcast());
         CompletionCalls calls = new CompletionCalls(vertx, registry, new RequestSubmitter(producer), replies);
-        var router = GatewayServer.router(vertx, new ApiKeys(context.hazelcast()), registry,
+        var router = GatewayServer.router(vertx, context.hazelcast(), registry,
                 new WorkerDirectory(context.hazelcast()), calls);
         HttpServer server = GatewayServer.listen(vertx, router, context.options().host(), context.options().port());
         String url = "http://" + context.options().host() + ":" + server.actualPort();

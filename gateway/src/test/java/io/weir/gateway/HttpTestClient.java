@@ -62,6 +62,14 @@ final class HttpTestClient {
         return send(request(path, headers).POST(HttpRequest.BodyPublishers.ofString(body)).build());
     }
 
+    Response put(String path, String body, String... headers) {
+        return send(request(path, headers).PUT(HttpRequest.BodyPublishers.ofString(body)).build());
+    }
+
+    Response delete(String path, String... headers) {
+        return send(request(path, headers).DELETE().build());
+    }
+
     Response get(String path, String... headers) {
         return send(request(path, headers).GET().build());
     }

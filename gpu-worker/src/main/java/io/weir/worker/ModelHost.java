@@ -12,11 +12,15 @@ import java.time.Duration;
 /** One model served by this worker: the loaded checkpoint, its engine, and the consumer that feeds it. */
 final class ModelHost implements AutoCloseable {
     private final LoadedModel model;
+    private final String checkpointPath;
     private final EngineLoop engine;
     private final ModelRequestConsumer consumer;
 
-    ModelHost(LoadedModel model, KafkaClients kafka, String workerId, ReplySender replies) throws InterruptedException {
+    /** @param checkpointPath the endpoint's checkpoint_path this host serves; a new one means a reload */
+    ModelHost(LoadedModel model, String checkpointPath, KafkaClients kafka, String workerId, ReplySender replies)
+            throws InterruptedException {
         this.model = model;
+        this.checkpointPath = checkpointPath;
         this.engine = new EngineLoop(model, replies::send);
         this.consumer = new ModelRequestConsumer(kafka, model.name(), workerId, engine, new RequestPreparer(model), replies);
         if (!consumer.awaitJoined(Duration.ofSeconds(60))) {
@@ -27,6 +31,10 @@ final class ModelHost implements AutoCloseable {
 
     LoadedModel model() {
         return model;
+    }
+
+    String checkpointPath() {
+        return checkpointPath;
     }
 
     @Override

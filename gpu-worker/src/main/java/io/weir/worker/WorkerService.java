@@ -11,6 +11,7 @@ import io.weir.registry.WorkerDirectory;
 import io.weir.registry.WorkerInfo;
 import io.weir.worker.engine.LoadedModel;
 import io.weir.worker.model.RandomCheckpoint;
+import io.weir.worker.model.TarCheckpoint;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -69,7 +70,8 @@ public final class WorkerService implements WeirService {
         private final Map<String, ModelHost> hosts = new ConcurrentHashMap<>();
         private final ExecutorService loader = Executors.newSingleThreadExecutor(r -> new Thread(r, "model-loader"));
         private final ScheduledExecutorService heartbeat = Executors.newSingleThreadScheduledExecutor(r -> new Thread(r, "worker-heartbeat"));
-        private final List<String> loadErrors = new ArrayList<>();
+        private final List<String> loadErrors = new java.util.concurrent.CopyOnWriteArrayList<>();
+        private AutoCloseable changes = () -> { };
 
         Worker(ServiceContext context) {
             this.context = context;
@@ -82,26 +84,36 @@ public final class WorkerService implements WeirService {
             heartbeat.scheduleAtFixedRate(this::beat, 0, period, TimeUnit.MILLISECONDS);
         }
 
-        /** Loads every endpoint now (so `weir up` is ready when it says so), then any that appear later. */
+        /** Loads every endpoint now (so `weir up` is ready when it says so), then follows the registry's changes. */
         void loadAll() {
-            registry.list().forEach(e -> load(e.name()));
-            registry.onChange(name -> loader.submit(() -> load(name)));
+            registry.list().forEach(e -> reconcile(e.name()));
+            changes = registry.onChange(name -> loader.submit(() -> reconcile(name)));
         }
 
-        private synchronized void load(String name) {
+        /**
+         * Brings this worker in line with the endpoint's registry entry: load it when new, reload it when its
+         * checkpoint changed, unload it when it is being deleted or gone. Runs on the loader thread (or at start).
+         */
+        private synchronized void reconcile(String name) {
             ModelEndpoint endpoint = registry.get(name).orElse(null);
-            if (endpoint == null || hosts.containsKey(name) || endpoint.status() == EndpointStatus.DELETE_IN_PROGRESS
-                    || endpoint.status() == EndpointStatus.UPDATE_FAILED) {
-                return;
+            ModelHost host = hosts.get(name);
+            boolean gone = endpoint == null || endpoint.status() == EndpointStatus.DELETE_IN_PROGRESS;
+            if (host != null && (gone || !host.checkpointPath().equals(endpoint.checkpointPath()))) {
+                unload(name);
+                host = null;
             }
+            if (host == null && !gone && endpoint.status() != EndpointStatus.UPDATE_FAILED) {
+                load(endpoint);
+            }
+        }
+
+        private void load(ModelEndpoint endpoint) {
+            String name = endpoint.name();
             registry.setStatus(name, EndpointStatus.UPDATE_IN_PROGRESS, null, null);
             try {
-                Path dir = Path.of(endpoint.checkpointPath());
-                if (endpoint.labels().containsKey(RegistryService.DEMO_LABEL) && !Files.exists(dir.resolve("config.json"))) {
-                    RandomCheckpoint.write(dir, RandomCheckpoint.Spec.tiny(DEMO_SEED));
-                }
+                Path dir = checkpointDirectory(endpoint);
                 LoadedModel model = LoadedModel.load(name, dir, context.options().maxSlots());
-                hosts.put(name, new ModelHost(model, context.kafka(), workerId, replies));
+                hosts.put(name, new ModelHost(model, endpoint.checkpointPath(), context.kafka(), workerId, replies));
                 registry.setStatus(name, EndpointStatus.READY, null, model.config().maxSeqLen());
                 beat();
                 LOG.info("{} serves {} on {}", workerId, name, model.runner().backendName());
@@ -111,6 +123,30 @@ public final class WorkerService implements WeirService {
                 loadErrors.add(name + ": " + reason);
                 registry.setStatus(name, EndpointStatus.UPDATE_FAILED, reason, null);
             }
+        }
+
+        /** The directory to load: the checkpoint itself, a .tar unpacked under the data dir, or the generated demo. */
+        private Path checkpointDirectory(ModelEndpoint endpoint) throws java.io.IOException {
+            Path path = Path.of(endpoint.checkpointPath());
+            if (endpoint.labels().containsKey(RegistryService.DEMO_LABEL) && !Files.exists(path.resolve("config.json"))) {
+                RandomCheckpoint.write(path, RandomCheckpoint.Spec.tiny(DEMO_SEED));
+            }
+            if (Files.isRegularFile(path) && path.getFileName().toString().endsWith(".tar")) {
+                Path target = context.dataDir().resolve("checkpoints").resolve(endpoint.name() + "-" + Integer.toHexString(path.toString().hashCode()));
+                return TarCheckpoint.unpack(path, target.toAbsolutePath());
+            }
+            return path;
+        }
+
+        private void unload(String name) {
+            ModelHost host = hosts.remove(name);
+            try {
+                host.close();
+            } catch (Exception e) {
+                LOG.warn("error while unloading {}: {}", name, e.toString());
+            }
+            beat();
+            LOG.info("{} no longer serves {}", workerId, name);
         }
 
         private void beat() {
@@ -134,6 +170,7 @@ public final class WorkerService implements WeirService {
 
         @Override
         public void close() throws Exception {
+            changes.close();
             heartbeat.shutdownNow();
             loader.shutdownNow();
             for (ModelHost host : hosts.values()) {

@@ -41,6 +41,12 @@ public record ModelEndpoint(
                 "vllm", 1, null, 1, 1, 2, Map.of(), ownerTenant, true, null, now, now);
     }
 
+    /** A tenant sees its own endpoints and the public ones; to it, any other does not exist. */
+    @com.fasterxml.jackson.annotation.JsonIgnore
+    public boolean isVisibleTo(String tenant) {
+        return publicInference || ownerTenant.equals(tenant);
+    }
+
     public ModelEndpoint withLabels(Map<String, String> newLabels) {
         return new ModelEndpoint(name, modelName, source, checkpointPath, status, statusReason, inferenceFramework,
                 numShards, quantize, minWorkers, maxWorkers, perWorker, Map.copyOf(newLabels), ownerTenant,

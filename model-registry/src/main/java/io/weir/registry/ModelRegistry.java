@@ -71,10 +71,39 @@ public final class ModelRegistry {
         return endpoints.remove(name) != null;
     }
 
-    /** Calls back on every change, from Hazelcast's event thread; for workers watching for models to load. */
-    public void onChange(java.util.function.Consumer<String> changedName) {
-        endpoints.addEntryListener((com.hazelcast.map.listener.EntryAddedListener<String, String>) e -> changedName.accept(e.getKey()), false);
-        endpoints.addEntryListener((com.hazelcast.map.listener.EntryUpdatedListener<String, String>) e -> changedName.accept(e.getKey()), false);
+    /** Adds an endpoint unless one of that name exists; false if it does. */
+    public boolean create(ModelEndpoint endpoint) {
+        return endpoints.putIfAbsent(endpoint.name(), Json.toString(endpoint)) == null;
+    }
+
+    /**
+     * Calls back with the endpoint's name on every change (added, updated, removed), from Hazelcast's event
+     * thread; for workers watching for models to load or unload. Returns a handle that stops it.
+     */
+    public AutoCloseable onChange(java.util.function.Consumer<String> changedName) {
+        var listener = new ChangeListener(changedName);
+        java.util.UUID id = endpoints.addEntryListener(listener, false);
+        return () -> endpoints.removeEntryListener(id);
+    }
+
+    private record ChangeListener(java.util.function.Consumer<String> changedName)
+            implements com.hazelcast.map.listener.EntryAddedListener<String, String>,
+            com.hazelcast.map.listener.EntryUpdatedListener<String, String>,
+            com.hazelcast.map.listener.EntryRemovedListener<String, String> {
+        @Override
+        public void entryAdded(com.hazelcast.core.EntryEvent<String, String> e) {
+            changedName.accept(e.getKey());
+        }
+
+        @Override
+        public void entryUpdated(com.hazelcast.core.EntryEvent<String, String> e) {
+            changedName.accept(e.getKey());
+        }
+
+        @Override
+        public void entryRemoved(com.hazelcast.core.EntryEvent<String, String> e) {
+            changedName.accept(e.getKey());
+        }
     }
 
     public Clock clock() {

@@ -43,6 +43,8 @@ public final class RegistryService implements WeirService {
         List<String> banner = new ArrayList<>();
         banner.addAll(registerApiKeys(context));
         banner.addAll(registerModels(context));
+        DeletedEndpointReaper reaper = new DeletedEndpointReaper(new ModelRegistry(context.hazelcast()),
+                new WorkerDirectory(context.hazelcast()));
         return new Running() {
             @Override
             public List<String> banner() {
@@ -51,7 +53,7 @@ public final class RegistryService implements WeirService {
 
             @Override
             public void close() {
-                // The Hazelcast member belongs to the stack, which shuts it down.
+                reaper.close(); // the Hazelcast member belongs to the stack, which shuts it down
             }
         };
     }
@@ -83,18 +85,12 @@ public final class RegistryService implements WeirService {
 
     private static List<String> registerModels(ServiceContext context) {
         ModelRegistry registry = new ModelRegistry(context.hazelcast());
-        Map<String, Path> models = context.options().models();
-        var now = registry.clock().instant();
-        if (models.isEmpty()) {
-            if (registry.list().isEmpty()) {
-                Path demoDir = context.dataDir().resolve("models").resolve("demo-random").toAbsolutePath();
-                registry.put(ModelEndpoint.local(DEMO_NAME, demoDir.toString(), ADMIN_TENANT, now)
-                        .withLabels(Map.of(DEMO_LABEL, "random-weights")));
-                return List.of("Model:     demo  (no --model given: a small GENERATED model with RANDOM weights; its text is gibberish)");
-            }
-            return List.of("Models:    " + registry.list().stream().map(ModelEndpoint::name).toList() + " (from the registry)");
-        }
+        CheckpointPolicy policy = new CheckpointPolicy(context.hazelcast());
         List<String> lines = new ArrayList<>();
+        policy.allow(context.options().checkpointRoots());
+        context.options().checkpointRoots().forEach(r -> lines.add("Checkpoint root: " + r.toAbsolutePath().normalize()));
+        var now = registry.clock().instant();
+        Map<String, Path> models = context.options().models();
         for (var entry : models.entrySet()) {
             String name = entry.getKey();
             if (!Topics.MODEL_NAME.matcher(name).matches()) {
@@ -104,8 +100,19 @@ public final class RegistryService implements WeirService {
             if (!Files.isDirectory(dir) || !Files.exists(dir.resolve("config.json"))) {
                 throw new IllegalArgumentException("--model " + name + ": " + dir + " is not a Hugging Face checkpoint directory (no config.json)");
             }
+            policy.allow(List.of(dir));
             registry.put(ModelEndpoint.local(name, dir.toString(), ADMIN_TENANT, now));
             lines.add("Model:     " + name + " <- " + dir);
+        }
+        if (models.isEmpty()) {
+            if (registry.list().isEmpty()) {
+                Path demoDir = context.dataDir().resolve("models").resolve("demo-random").toAbsolutePath();
+                registry.put(ModelEndpoint.local(DEMO_NAME, demoDir.toString(), ADMIN_TENANT, now)
+                        .withLabels(Map.of(DEMO_LABEL, "random-weights")));
+                lines.add("Model:     demo  (no --model given: a small GENERATED model with RANDOM weights; its text is gibberish)");
+            } else {
+                lines.add("Models:    " + registry.list().stream().map(ModelEndpoint::name).toList() + " (from the registry)");
+            }
         }
         return lines;
     }

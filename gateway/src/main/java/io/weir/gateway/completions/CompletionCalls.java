@@ -73,7 +73,8 @@ public final class CompletionCalls {
                               Listener listener) {
         Context context = vertx.getOrCreateContext();
         return Future.fromCompletionStage(registry.getAsync(model), context).compose(found -> {
-            ModelEndpoint endpoint = found.orElseThrow(() -> ApiException.notFound("Model endpoint '" + model + "' not found."));
+            ModelEndpoint endpoint = found.filter(e -> e.isVisibleTo(tenant))
+                    .orElseThrow(() -> ApiException.notFound("Model endpoint '" + model + "' not found."));
             if (endpoint.status() == EndpointStatus.DELETE_IN_PROGRESS) {
                 throw ApiException.notFound("Model endpoint '" + model + "' is being deleted.");
             }

@@ -140,6 +140,25 @@ public final class JsonFields {
         return out;
     }
 
+    /** A JSON object of string values (labels); null when absent. */
+    public java.util.Map<String, String> optionalStringMap(String field) {
+        JsonNode v = body.get(field);
+        if (v == null || v.isNull()) {
+            return null;
+        }
+        if (!v.isObject()) {
+            throw ApiException.invalid("dict_type", field, "Input should be a valid dictionary of strings");
+        }
+        java.util.Map<String, String> out = new java.util.LinkedHashMap<>();
+        for (var entry : v.properties()) {
+            if (!entry.getValue().isTextual()) {
+                throw ApiException.invalid("string_type", field, "Input should be a valid dictionary of strings");
+            }
+            out.put(entry.getKey(), entry.getValue().textValue());
+        }
+        return out;
+    }
+
     /** Checks {@code min <= value <= max} (bounds inclusive unless stated) for a field that is present. */
     public static void checkRange(String field, Double value, double min, boolean minInclusive, double max) {
         if (value == null) {

@@ -16,6 +16,7 @@ import java.util.Optional;
  * @param kafkaPort     --kafka-port for the embedded broker (0 = any free port)
  * @param hazelcastPort --hazelcast-port for the embedded member (first port tried)
  * @param maxSlots      --max-seqs: sequences a worker runs at once per model
+ * @param checkpointRoots --checkpoint-root: directories model endpoints may load checkpoints from
  */
 public record WeirOptions(
         String command,
@@ -29,7 +30,8 @@ public record WeirOptions(
         int kafkaPort,
         int hazelcastPort,
         String clusterName,
-        int maxSlots) {
+        int maxSlots,
+        List<Path> checkpointRoots) {
 
     public static final String USAGE = """
             usage: weir <command> [options]
@@ -53,6 +55,8 @@ public record WeirOptions(
               --hazelcast-port N     first port of the embedded Hazelcast member (default 5701)
               --cluster NAME         Hazelcast cluster name (default weir)
               --max-seqs N           sequences a worker runs at once per model (default 16)
+              --checkpoint-root DIR  model endpoints created over the API may load checkpoints from
+                                     under DIR (repeatable; --model directories are allowed too)
             """;
 
     public static WeirOptions parse(String... args) {
@@ -71,6 +75,7 @@ public record WeirOptions(
         int hazelcastPort = 5701;
         String cluster = "weir";
         int maxSlots = 16;
+        List<Path> roots = new ArrayList<>();
         for (int i = 1; i < args.length; i++) {
             String flag = args[i];
             String value = i + 1 < args.length ? args[i + 1] : null;
@@ -95,12 +100,14 @@ public record WeirOptions(
                 case "--hazelcast-port" -> hazelcastPort = parsePort(flag, value);
                 case "--cluster" -> cluster = value;
                 case "--max-seqs" -> maxSlots = parsePositive(flag, value);
+                case "--checkpoint-root" -> roots.add(Path.of(value));
                 default -> throw new IllegalArgumentException("unknown option " + flag);
             }
             i++;
         }
         return new WeirOptions(command, host, port, data, Map.copyOf(models), List.copyOf(keys),
-                Optional.ofNullable(kafka), Optional.ofNullable(hazelcast), kafkaPort, hazelcastPort, cluster, maxSlots);
+                Optional.ofNullable(kafka), Optional.ofNullable(hazelcast), kafkaPort, hazelcastPort, cluster, maxSlots,
+                List.copyOf(roots));
     }
 
     private static int parsePort(String flag, String value) {
