@@ -2,6 +2,7 @@ package io.weir.completion;
 
 import io.weir.infra.launch.ServiceContext;
 import io.weir.infra.launch.WeirService;
+import io.weir.registry.FleetAssignments;
 import io.weir.registry.ModelRegistry;
 
 /** The completion-service: routes requests from the public topic to the workers of each model. */
@@ -23,7 +24,8 @@ public final class CompletionService implements WeirService {
 
     @Override
     public Running start(ServiceContext context) {
-        RequestDispatcher dispatcher = new RequestDispatcher(context.kafka(), new ModelRegistry(context.hazelcast()), context.instanceId());
+        RequestDispatcher dispatcher = new RequestDispatcher(context.kafka(), new ModelRegistry(context.hazelcast()),
+                new FleetAssignments(context.hazelcast()), context.instanceId());
         return dispatcher::close;
     }
 }

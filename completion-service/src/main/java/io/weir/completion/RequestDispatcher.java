@@ -7,6 +7,7 @@ import io.weir.infra.messages.CompletionEvent;
 import io.weir.infra.messages.CompletionRequest;
 import io.weir.infra.topics.Topics;
 import io.weir.registry.EndpointStatus;
+import io.weir.registry.FleetAssignments;
 import io.weir.registry.ModelEndpoint;
 import io.weir.registry.ModelRegistry;
 import org.apache.kafka.clients.admin.Admin;
@@ -42,11 +43,13 @@ final class RequestDispatcher implements Runnable, AutoCloseable {
     private final ReplySender replies;
     private final Admin admin;
     private final ModelRegistry registry;
+    private final FleetAssignments fleet;
     private final Set<String> knownTopics = ConcurrentHashMap.newKeySet();
     private final Thread thread;
     private volatile boolean running = true;
 
-    RequestDispatcher(KafkaClients kafka, ModelRegistry registry, String instanceId) {
+    RequestDispatcher(KafkaClients kafka, ModelRegistry registry, FleetAssignments fleet, String instanceId) {
+        this.fleet = fleet;
         this.consumer = kafka.groupConsumer("completion-service-" + instanceId, GROUP);
         this.producer = kafka.producer("completion-service-" + instanceId);
         this.replies = new ReplySender(producer);
@@ -100,7 +103,19 @@ final class RequestDispatcher implements Runnable, AutoCloseable {
         if (knownTopics.add(topic.name())) {
             Topics.ensure(admin, topic);
         }
-        producer.send(new ProducerRecord<>(topic.name(), request.requestId(), record.value()));
+        fleet.recordDemand(request.model(), System.currentTimeMillis()); // wakes an endpoint scaled to zero
+        producer.send(new ProducerRecord<>(topic.name(), request.requestId(), Json.toBytes(withPinnedSeed(request))));
+    }
+
+    /**
+     * Gives an unseeded request a seed of its own, so that if its worker dies and another worker takes it
+     * over, the replay samples the very same tokens and the client's stream continues without a seam.
+     */
+    static CompletionRequest withPinnedSeed(CompletionRequest r) {
+        if (r.sampling().seed() != null) {
+            return r;
+        }
+        return r.withSampling(r.sampling().withSeed(java.util.concurrent.ThreadLocalRandom.current().nextLong()));
     }
 
     private Optional<String> check(CompletionRequest request) {

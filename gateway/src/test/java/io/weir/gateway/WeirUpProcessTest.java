@@ -4,16 +4,9 @@ import io.weir.infra.kafka.EmbeddedKafka;
 import io.weir.infra.testing.TestModels;
 import org.junit.jupiter.api.Test;
 
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -28,42 +21,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class WeirUpProcessTest {
     private static final Pattern KEY = Pattern.compile("API key:\\s+(weir-[0-9a-f]{32})");
 
-    private record Running(Process process, List<String> banner) {
+    private record Running(WeirProcess process, List<String> banner) {
     }
 
     private static Running start(Path data, int port) throws Exception {
         Path model = TestModels.require(TestStack.MODEL);
-        List<String> command = new ArrayList<>(List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow", "-Xmx1g",
-                "-cp", System.getProperty("java.class.path"), "io.weir.infra.launch.Weir", "up",
-                "--port", String.valueOf(port), "--data", data.toString(), "--kafka-port", "0",
+        WeirProcess p = WeirProcess.start("up", "--port", String.valueOf(port), "--data", data.toString(), "--kafka-port", "0",
                 "--hazelcast-port", String.valueOf(EmbeddedKafka.freePort()), "--cluster", "weir-up-test-" + port,
-                "--model", TestStack.MODEL + "=" + model));
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        LinkedBlockingQueue<String> lines = new LinkedBlockingQueue<>();
-        CompletableFuture.runAsync(() -> {
-            try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-                r.lines().forEach(lines::add);
-            } catch (Exception ignored) {
-                // the process ended
-            }
-        });
-        List<String> banner = new ArrayList<>();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-        while (System.nanoTime() < deadline) {
-            String line = lines.poll(1, TimeUnit.SECONDS);
-            if (line == null) {
-                assertTrue(p.isAlive(), "weir up exited early: " + banner);
-                continue;
-            }
-            banner.add(line);
-            if (line.contains("Gateway:")) {
-                return new Running(p, banner);
-            }
-        }
-        p.destroyForcibly();
-        throw new AssertionError("weir up did not become ready: " + banner);
+                "--model", TestStack.MODEL + "=" + model);
+        return new Running(p, p.awaitLine("Gateway:", 120));
     }
 
     private static String key(List<String> banner) {
@@ -81,9 +47,8 @@ class WeirUpProcessTest {
         return golden.get("cases").get(0).get("completion_text").asText();
     }
 
-    private static void stop(Process p) throws InterruptedException {
-        p.destroy(); // SIGTERM
-        assertTrue(p.waitFor(30, TimeUnit.SECONDS), "weir up stops within 30 s of SIGTERM");
+    private static void stop(WeirProcess p) throws InterruptedException {
+        p.stop(); // SIGTERM; fails unless it stops within 30 s
     }
 
     @Test

@@ -33,6 +33,10 @@ final class ModelHost implements AutoCloseable {
         return model;
     }
 
+    int load() {
+        return engine.load();
+    }
+
     String checkpointPath() {
         return checkpointPath;
     }

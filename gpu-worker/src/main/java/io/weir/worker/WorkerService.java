@@ -4,6 +4,7 @@ import io.weir.infra.kafka.ReplySender;
 import io.weir.infra.launch.ServiceContext;
 import io.weir.infra.launch.WeirService;
 import io.weir.registry.EndpointStatus;
+import io.weir.registry.FleetAssignments;
 import io.weir.registry.ModelEndpoint;
 import io.weir.registry.ModelRegistry;
 import io.weir.registry.RegistryService;
@@ -53,13 +54,49 @@ public final class WorkerService implements WeirService {
         return 20;
     }
 
+    /** Starts --workers workers (each its own id, engines and consumers) and waits until the endpoints are served. */
     @Override
-    public Running start(ServiceContext context) {
-        Worker worker = new Worker(context);
-        worker.loadAll();
-        return worker;
+    public Running start(ServiceContext context) throws InterruptedException {
+        List<Worker> workers = new ArrayList<>();
+        for (int i = 0; i < context.options().workers(); i++) {
+            Worker worker = new Worker(context, "worker-" + context.instanceId() + (i == 0 ? "" : "-" + i));
+            workers.add(worker);
+            worker.follow();
+        }
+        awaitServed(context, Duration.ofSeconds(120));
+        return new Running() {
+            @Override
+            public List<String> banner() {
+                return workers.stream().flatMap(w -> w.banner().stream()).toList();
+            }
+
+            @Override
+            public void close() throws Exception {
+                for (Worker w : workers) {
+                    w.close();
+                }
+            }
+        };
     }
 
+    /** Waits until every endpoint that must always have a worker is served or has failed to load. */
+    private static void awaitServed(ServiceContext context, Duration timeout) throws InterruptedException {
+        ModelRegistry registry = new ModelRegistry(context.hazelcast());
+        WorkerDirectory directory = new WorkerDirectory(context.hazelcast());
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            boolean settled = registry.list().stream().filter(e -> e.minWorkers() > 0)
+                    .allMatch(e -> e.status() == EndpointStatus.UPDATE_FAILED
+                            || e.status() == EndpointStatus.READY && directory.isServed(e.name()));
+            if (settled) {
+                return;
+            }
+            Thread.sleep(100); // polling the registry, bounded by the deadline
+        }
+        LOG.warn("some endpoints were not served within {} s; continuing", timeout.toSeconds());
+    }
+
+    /** One worker: the endpoints assigned to it, loaded and served. */
     private static final class Worker implements Running {
         private final ServiceContext context;
         private final String workerId;
@@ -71,11 +108,14 @@ public final class WorkerService implements WeirService {
         private final ExecutorService loader = Executors.newSingleThreadExecutor(r -> new Thread(r, "model-loader"));
         private final ScheduledExecutorService heartbeat = Executors.newSingleThreadScheduledExecutor(r -> new Thread(r, "worker-heartbeat"));
         private final List<String> loadErrors = new java.util.concurrent.CopyOnWriteArrayList<>();
-        private AutoCloseable changes = () -> { };
+        private final FleetAssignments assignments;
+        private AutoCloseable endpointChanges = () -> { };
+        private AutoCloseable assignmentChanges = () -> { };
 
-        Worker(ServiceContext context) {
+        Worker(ServiceContext context, String workerId) {
             this.context = context;
-            this.workerId = "worker-" + context.instanceId();
+            this.workerId = workerId;
+            this.assignments = new FleetAssignments(context.hazelcast());
             this.registry = new ModelRegistry(context.hazelcast());
             this.directory = new WorkerDirectory(context.hazelcast());
             this.producer = context.kafka().producer(workerId);
@@ -84,20 +124,23 @@ public final class WorkerService implements WeirService {
             heartbeat.scheduleAtFixedRate(this::beat, 0, period, TimeUnit.MILLISECONDS);
         }
 
-        /** Loads every endpoint now (so `weir up` is ready when it says so), then follows the registry's changes. */
-        void loadAll() {
-            registry.list().forEach(e -> reconcile(e.name()));
-            changes = registry.onChange(name -> loader.submit(() -> reconcile(name)));
+        /** Follows the registry and the fleet assignments from now on. */
+        void follow() {
+            endpointChanges = registry.onChange(name -> loader.submit(() -> reconcile(name)));
+            assignmentChanges = assignments.onChange(name -> loader.submit(() -> reconcile(name)));
+            registry.list().forEach(e -> loader.submit(() -> reconcile(e.name())));
         }
 
         /**
-         * Brings this worker in line with the endpoint's registry entry: load it when new, reload it when its
-         * checkpoint changed, unload it when it is being deleted or gone. Runs on the loader thread (or at start).
+         * Brings this worker in line with the registry and the fleet scheduler: serve the endpoint when it is
+         * assigned here (reloading when its checkpoint changed), stop serving it when it is not, or is being
+         * deleted. Runs on the loader thread.
          */
-        private synchronized void reconcile(String name) {
+        private void reconcile(String name) {
             ModelEndpoint endpoint = registry.get(name).orElse(null);
             ModelHost host = hosts.get(name);
-            boolean gone = endpoint == null || endpoint.status() == EndpointStatus.DELETE_IN_PROGRESS;
+            boolean gone = endpoint == null || endpoint.status() == EndpointStatus.DELETE_IN_PROGRESS
+                    || !assignments.workersOf(name).contains(workerId);
             if (host != null && (gone || !host.checkpointPath().equals(endpoint.checkpointPath()))) {
                 unload(name);
                 host = null;
@@ -152,8 +195,10 @@ public final class WorkerService implements WeirService {
         private void beat() {
             try {
                 String backend = hosts.values().stream().findFirst().map(h -> h.model().runner().backendName()).orElse("none");
+                Map<String, Integer> load = new java.util.HashMap<>();
+                hosts.forEach((name, host) -> load.put(name, host.load()));
                 directory.heartbeat(new WorkerInfo(workerId, backend, Runtime.getRuntime().availableProcessors() + " CPUs",
-                        List.copyOf(hosts.keySet()), Instant.now()));
+                        context.options().maxModels(), List.copyOf(hosts.keySet()), load, Instant.now()));
             } catch (RuntimeException e) {
                 LOG.warn("heartbeat failed: {}", e.toString());
             }
@@ -170,7 +215,8 @@ public final class WorkerService implements WeirService {
 
         @Override
         public void close() throws Exception {
-            changes.close();
+            endpointChanges.close();
+            assignmentChanges.close();
             heartbeat.shutdownNow();
             loader.shutdownNow();
             for (ModelHost host : hosts.values()) {

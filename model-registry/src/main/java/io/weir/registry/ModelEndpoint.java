@@ -35,10 +35,16 @@ public record ModelEndpoint(
         Instant createdAt,
         Instant updatedAt) {
 
-    /** A new endpoint for a local checkpoint, waiting for a worker to load it. */
-    public static ModelEndpoint local(String name, String checkpointPath, String ownerTenant, Instant now) {
+    /** Workers an endpoint given on the command line may scale up to (it never goes below minWorkers). */
+    public static final int LOCAL_MAX_WORKERS = 64;
+
+    /**
+     * A public endpoint for a local checkpoint given on the command line, waiting for a worker to load it:
+     * always served by at least {@code minWorkers}, more under load.
+     */
+    public static ModelEndpoint local(String name, String checkpointPath, String ownerTenant, Instant now, int minWorkers) {
         return new ModelEndpoint(name, name, "hugging_face", checkpointPath, EndpointStatus.UPDATE_PENDING, null,
-                "vllm", 1, null, 1, 1, 2, Map.of(), ownerTenant, true, null, now, now);
+                "vllm", 1, null, minWorkers, Math.max(minWorkers, LOCAL_MAX_WORKERS), 2, Map.of(), ownerTenant, true, null, now, now);
     }
 
     /** A tenant sees its own endpoints and the public ones; to it, any other does not exist. */

@@ -86,7 +86,7 @@ public final class ModelRegistry {
         return () -> endpoints.removeEntryListener(id);
     }
 
-    private record ChangeListener(java.util.function.Consumer<String> changedName)
+    record ChangeListener(java.util.function.Consumer<String> changedName)
             implements com.hazelcast.map.listener.EntryAddedListener<String, String>,
             com.hazelcast.map.listener.EntryUpdatedListener<String, String>,
             com.hazelcast.map.listener.EntryRemovedListener<String, String> {

@@ -45,6 +45,7 @@ public final class RegistryService implements WeirService {
         banner.addAll(registerModels(context));
         DeletedEndpointReaper reaper = new DeletedEndpointReaper(new ModelRegistry(context.hazelcast()),
                 new WorkerDirectory(context.hazelcast()));
+        FleetScheduler fleet = new FleetScheduler(context.hazelcast(), new ScalingPolicy(context.options().scaleDownAfterMs()));
         return new Running() {
             @Override
             public List<String> banner() {
@@ -53,6 +54,7 @@ public final class RegistryService implements WeirService {
 
             @Override
             public void close() {
+                fleet.close();
                 reaper.close(); // the Hazelcast member belongs to the stack, which shuts it down
             }
         };
@@ -101,13 +103,13 @@ public final class RegistryService implements WeirService {
                 throw new IllegalArgumentException("--model " + name + ": " + dir + " is not a Hugging Face checkpoint directory (no config.json)");
             }
             policy.allow(List.of(dir));
-            registry.put(ModelEndpoint.local(name, dir.toString(), ADMIN_TENANT, now));
+            registry.put(ModelEndpoint.local(name, dir.toString(), ADMIN_TENANT, now, context.options().workers()));
             lines.add("Model:     " + name + " <- " + dir);
         }
         if (models.isEmpty()) {
             if (registry.list().isEmpty()) {
                 Path demoDir = context.dataDir().resolve("models").resolve("demo-random").toAbsolutePath();
-                registry.put(ModelEndpoint.local(DEMO_NAME, demoDir.toString(), ADMIN_TENANT, now)
+                registry.put(ModelEndpoint.local(DEMO_NAME, demoDir.toString(), ADMIN_TENANT, now, 1)
                         .withLabels(Map.of(DEMO_LABEL, "random-weights")));
                 lines.add("Model:     demo  (no --model given: a small GENERATED model with RANDOM weights; its text is gibberish)");
             } else {

@@ -2,13 +2,17 @@ package io.weir.registry;
 
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 
 /**
  * A live worker as it announces itself in its heartbeats.
  *
- * @param backend "cpu" or "cuda": the kernel library backend it runs
- * @param device  what it runs on, e.g. "2 CPU threads (avx512f)" or "NVIDIA H100"
- * @param models  endpoint names it has loaded and serves
+ * @param backend   "cpu" or "cuda": the kernel library backend it runs
+ * @param device    what it runs on, e.g. "2 CPUs" or "NVIDIA H100"
+ * @param maxModels how many endpoints it may serve at once
+ * @param models    endpoint names it has loaded and serves
+ * @param load      per endpoint it serves: requests running or waiting in its engine now
  */
-public record WorkerInfo(String workerId, String backend, String device, List<String> models, Instant heartbeatAt) {
+public record WorkerInfo(String workerId, String backend, String device, int maxModels, List<String> models,
+                         Map<String, Integer> load, Instant heartbeatAt) {
 }

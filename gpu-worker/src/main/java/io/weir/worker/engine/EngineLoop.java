@@ -29,6 +29,7 @@ public final class EngineLoop implements AutoCloseable {
     private final float[] batchLogits;   // (maxBatch, vocab) every row of a step
     private final Thread thread;
     private volatile boolean stopping;
+    private volatile int runningCount;   // for load reports from other threads
 
     public EngineLoop(LoadedModel model, EventSink sink) {
         this.model = model;
@@ -51,6 +52,11 @@ public final class EngineLoop implements AutoCloseable {
         return waiting.size();
     }
 
+    /** Requests running or waiting: the load this engine reports to the fleet scheduler. */
+    public int load() {
+        return runningCount + waiting.size();
+    }
+
     public int maxSequences() {
         return model.runner().maxSlots();
     }
@@ -69,12 +75,15 @@ public final class EngineLoop implements AutoCloseable {
                 while (!freeSlots.isEmpty() && (next = waiting.poll()) != null) {
                     admit(next);
                 }
+                runningCount = running.size();
                 step();
+                runningCount = running.size();
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } finally {
-            running.forEach(s -> retire(s, s.fail(503, "worker shutting down")));
+            // Unfinished requests are not failed: their offsets stay uncommitted, so Kafka hands them to
+            // another worker of the model, which replays them (same seed, same tokens) for the same caller.
             running.clear();
         }
     }
@@ -149,14 +158,11 @@ public final class EngineLoop implements AutoCloseable {
         sink.emit(seq.request().replyTopic(), event);
         if (seq.isDone()) {
             running.remove(seq);
-            retire(seq, null);
+            retire(seq);
         }
     }
 
-    private void retire(Sequence seq, CompletionEvent lastWords) {
-        if (lastWords != null) {
-            sink.emit(seq.request().replyTopic(), lastWords);
-        }
+    private void retire(Sequence seq) {
         freeSlots.push(seq.slot);
         try {
             seq.prepared.onDone().run();

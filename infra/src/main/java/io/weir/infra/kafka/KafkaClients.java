@@ -45,6 +45,9 @@ public final class KafkaClients {
     public KafkaConsumer<String, byte[]> groupConsumer(String clientId, String groupId) {
         Properties p = baseConsumer(clientId);
         p.put(ConsumerConfig.GROUP_ID_CONFIG, groupId);
+        // A dead member's partitions move to the others within seconds (the broker's minimum is 6 s).
+        p.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, 6_000);
+        p.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, 1_500);
         p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
         p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         return new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer());

@@ -17,6 +17,9 @@ import java.util.Optional;
  * @param hazelcastPort --hazelcast-port for the embedded member (first port tried)
  * @param maxSlots      --max-seqs: sequences a worker runs at once per model
  * @param checkpointRoots --checkpoint-root: directories model endpoints may load checkpoints from
+ * @param workers       --workers: gpu-workers `weir up` runs (each --model endpoint keeps at least this many)
+ * @param maxModels     --max-models: endpoints one worker serves at most
+ * @param scaleDownAfterMs --scale-down-after: how long an endpoint must be quiet before a worker is taken away
  */
 public record WeirOptions(
         String command,
@@ -31,7 +34,10 @@ public record WeirOptions(
         int hazelcastPort,
         String clusterName,
         int maxSlots,
-        List<Path> checkpointRoots) {
+        List<Path> checkpointRoots,
+        int workers,
+        int maxModels,
+        long scaleDownAfterMs) {
 
     public static final String USAGE = """
             usage: weir <command> [options]
@@ -57,6 +63,9 @@ public record WeirOptions(
               --max-seqs N           sequences a worker runs at once per model (default 16)
               --checkpoint-root DIR  model endpoints created over the API may load checkpoints from
                                      under DIR (repeatable; --model directories are allowed too)
+              --workers N            gpu-workers `weir up` starts (default 1)
+              --max-models N         endpoints one worker serves at most (default 4)
+              --scale-down-after S   seconds an endpoint must be quiet before a worker is released (default 60)
             """;
 
     public static WeirOptions parse(String... args) {
@@ -76,6 +85,9 @@ public record WeirOptions(
         String cluster = "weir";
         int maxSlots = 16;
         List<Path> roots = new ArrayList<>();
+        int workers = 1;
+        int maxModels = 4;
+        long scaleDownAfterMs = 60_000;
         for (int i = 1; i < args.length; i++) {
             String flag = args[i];
             String value = i + 1 < args.length ? args[i + 1] : null;
@@ -101,13 +113,16 @@ public record WeirOptions(
                 case "--cluster" -> cluster = value;
                 case "--max-seqs" -> maxSlots = parsePositive(flag, value);
                 case "--checkpoint-root" -> roots.add(Path.of(value));
+                case "--workers" -> workers = parsePositive(flag, value);
+                case "--max-models" -> maxModels = parsePositive(flag, value);
+                case "--scale-down-after" -> scaleDownAfterMs = parsePositive(flag, value) * 1000L;
                 default -> throw new IllegalArgumentException("unknown option " + flag);
             }
             i++;
         }
         return new WeirOptions(command, host, port, data, Map.copyOf(models), List.copyOf(keys),
                 Optional.ofNullable(kafka), Optional.ofNullable(hazelcast), kafkaPort, hazelcastPort, cluster, maxSlots,
-                List.copyOf(roots));
+                List.copyOf(roots), workers, maxModels, scaleDownAfterMs);
     }
 
     private static int parsePort(String flag, String value) {

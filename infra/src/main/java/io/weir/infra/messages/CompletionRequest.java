@@ -20,4 +20,8 @@ public record CompletionRequest(
         String replyTopic,
         String tenant,
         long createdAtMs) {
+
+    public CompletionRequest withSampling(SamplingParams newSampling) {
+        return new CompletionRequest(requestId, model, prompt, newSampling, replyTopic, tenant, createdAtMs);
+    }
 }

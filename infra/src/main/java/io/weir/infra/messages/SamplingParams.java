@@ -39,6 +39,11 @@ public record SamplingParams(
         return new SamplingParams(maxNewTokens, 0.0, null, null, null, null, null, null, null, null, null, null);
     }
 
+    public SamplingParams withSeed(Long newSeed) {
+        return new SamplingParams(maxNewTokens, temperature, topK, topP, presencePenalty, frequencyPenalty, stopSequences,
+                includeStopStrInOutput, returnLogProbs, topLogprobs, newSeed, skipSpecialTokens);
+    }
+
     @JsonIgnore
     public boolean isGreedy() {
         return temperature == 0.0;
