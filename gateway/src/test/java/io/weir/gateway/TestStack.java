@@ -28,13 +28,18 @@ final class TestStack implements AutoCloseable {
         this.baseUrl = baseUrl;
     }
 
-    static TestStack start(String bootstrapServers) throws Exception {
+    /**
+     * A stack with more {@code weir up} options after the defaults: a later option wins ({@code --max-seqs 1}),
+     * {@code --model} adds an endpoint ({@code --model twin=PATH}).
+     */
+    static TestStack start(String bootstrapServers, String... extraArgs) throws Exception {
         Path model = TestModels.require(MODEL);
         int port = EmbeddedKafka.freePort();
         Path data = Files.createTempDirectory("weir-test-data");
         List<String> args = new ArrayList<>(List.of("up", "--port", String.valueOf(port), "--data", data.toString(),
                 "--model", MODEL + "=" + model, "--api-key", KEY + ":" + TENANT, "--kafka", bootstrapServers,
                 "--cluster", "weir-test-" + UUID.randomUUID(), "--max-seqs", "8"));
+        args.addAll(List.of(extraArgs));
         WeirStack stack = WeirStack.start(WeirOptions.parse(args.toArray(String[]::new)), WeirStack.discoverServices());
         return new TestStack(stack, "http://127.0.0.1:" + port);
     }
