@@ -8,6 +8,8 @@ import io.vertx.ext.web.handler.BodyHandler;
 import io.weir.gateway.auth.ApiKeyAuthHandler;
 import io.weir.gateway.completions.CompletionCalls;
 import io.weir.gateway.http.HttpErrors;
+import io.weir.gateway.routes.batch.BatchCompletionRoutes;
+import io.weir.gateway.routes.egp.EgpCompletionRoutes;
 import io.weir.gateway.routes.health.HealthRoutes;
 import io.weir.gateway.routes.llmengine.CompletionV1Routes;
 import io.weir.gateway.routes.llmengine.ModelEndpointRoutes;
@@ -38,6 +40,8 @@ final class GatewayServer {
         CompletionV1Routes v1 = new CompletionV1Routes(calls);
         ModelEndpointRoutes endpoints = new ModelEndpointRoutes(registry, new CheckpointPolicy(hazelcast));
         ModelDownloadRoutes downloads = new ModelDownloadRoutes(endpoints, ClusterSecrets.urlSigningKey(hazelcast), Clock.systemUTC());
+        BatchCompletionRoutes batch = new BatchCompletionRoutes(calls);
+        EgpCompletionRoutes egp = new EgpCompletionRoutes(calls);
         ApiKeyAuthHandler auth = new ApiKeyAuthHandler(keys);
 
         Router router = Router.router(vertx);
@@ -57,6 +61,11 @@ final class GatewayServer {
         router.get("/v1/llm/model-endpoints/:name").handler(endpoints::get);
         router.put("/v1/llm/model-endpoints/:name").handler(endpoints::update);
         router.delete("/v1/llm/model-endpoints/:name").handler(endpoints::delete);
+        router.post("/v1/batch/completions").handler(batch::manyPrompts);
+        router.post("/v1/batch/completion-models").handler(batch::firstModel);
+        router.post("/v1/batch/completion-models/all").handler(batch::allModels);
+        router.route("/v4/*").handler(auth);
+        router.post("/v4/completions").handler(egp::create);
 
         router.errorHandler(404, ctx -> HttpErrors.detail(ctx, 404, "Not Found"));
         router.errorHandler(405, ctx -> HttpErrors.detail(ctx, 405, "Method Not Allowed"));

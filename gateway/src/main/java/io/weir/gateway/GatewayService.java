@@ -35,7 +35,7 @@ public final class GatewayService implements WeirService {
     public Running start(ServiceContext context) throws Exception {
         var vertx = context.vertx();
         try (var admin = context.kafka().admin()) {
-            Topics.ensure(admin, Topics.completionRequests());
+            Topics.ensure(admin, Topics.completionRequests(), Topics.cancels());
         }
         KafkaProducer<String, byte[]> producer = context.kafka().producer("gateway-" + context.instanceId());
         ReplyDispatcher replies = new ReplyDispatcher(context.kafka(), context.instanceId());

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.weir.infra.json.Json;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -87,6 +88,51 @@ final class HttpTestClient {
                 }
             }
             return new Stream(r.statusCode(), r.headers(), data, String.join("\n", lines));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** A stream read event by event, which the caller may hang up on mid-way (as a client that goes away). */
+    static final class OpenStream implements AutoCloseable {
+        private final int status;
+        private final InputStream body;
+        private final java.io.BufferedReader lines;
+
+        private OpenStream(HttpResponse<InputStream> response) {
+            this.status = response.statusCode();
+            this.body = response.body();
+            this.lines = new java.io.BufferedReader(new java.io.InputStreamReader(body, StandardCharsets.UTF_8));
+        }
+
+        int status() {
+            return status;
+        }
+
+        /** The next data: payload, or null at the end of the stream. */
+        JsonNode nextEvent() throws IOException {
+            for (String line = lines.readLine(); line != null; line = lines.readLine()) {
+                if (line.startsWith("data:")) {
+                    return Json.MAPPER.readTree(line.substring(5).trim());
+                }
+            }
+            return null;
+        }
+
+        /** Hangs up: closing the body before its end closes the connection (HTTP/1.1) or resets the stream (HTTP/2). */
+        @Override
+        public void close() throws IOException {
+            body.close();
+        }
+    }
+
+    OpenStream openStream(String path, String body, String... headers) {
+        try {
+            return new OpenStream(http.send(request(path, headers).POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+                    HttpResponse.BodyHandlers.ofInputStream()));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } catch (InterruptedException e) {

@@ -28,11 +28,10 @@ final class TestStack implements AutoCloseable {
         this.baseUrl = baseUrl;
     }
 
-    static TestStack start(String bootstrapServers) throws Exception {
-        return start(bootstrapServers, new String[0]);
-    }
-
-    /** The stack with more `weir up` options (more --model, --api-key, --checkpoint-root...). */
+    /**
+     * A stack with more {@code weir up} options after the defaults: a later option wins ({@code --max-seqs 1}),
+     * {@code --model} adds an endpoint ({@code --model twin=PATH}).
+     */
     static TestStack start(String bootstrapServers, String... extraArgs) throws Exception {
         Path model = TestModels.require(MODEL);
         int port = EmbeddedKafka.freePort();

@@ -29,6 +29,11 @@ final class ModelHost implements AutoCloseable {
         }
     }
 
+    /** Stops the request if this model's engine has it, or remembers the cancel in case it comes. */
+    void cancel(String requestId) {
+        engine.cancel(requestId);
+    }
+
     LoadedModel model() {
         return model;
     }

@@ -11,6 +11,7 @@ import io.weir.registry.RegistryService;
 import io.weir.registry.WorkerDirectory;
 import io.weir.registry.WorkerInfo;
 import io.weir.worker.engine.LoadedModel;
+import io.weir.worker.kafka.CancelConsumer;
 import io.weir.worker.model.RandomCheckpoint;
 import io.weir.worker.model.TarCheckpoint;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -33,6 +34,7 @@ import java.util.concurrent.TimeUnit;
 /**
  * The gpu-worker service: loads the registry's model endpoints into the kernel library, serves each from
  * its Kafka topic, reports load results as endpoint status, and heartbeats into the worker directory.
+ * Every cancel on the cancel topic goes to every model it serves: whichever engine has the request stops it.
  */
 public final class WorkerService implements WeirService {
     private static final Logger LOG = LoggerFactory.getLogger(WorkerService.class);
@@ -104,6 +106,7 @@ public final class WorkerService implements WeirService {
         private final WorkerDirectory directory;
         private final KafkaProducer<String, byte[]> producer;
         private final ReplySender replies;
+        private final CancelConsumer cancels;
         private final Map<String, ModelHost> hosts = new ConcurrentHashMap<>();
         private final ExecutorService loader = Executors.newSingleThreadExecutor(r -> new Thread(r, "model-loader"));
         private final ScheduledExecutorService heartbeat = Executors.newSingleThreadScheduledExecutor(r -> new Thread(r, "worker-heartbeat"));
@@ -120,6 +123,7 @@ public final class WorkerService implements WeirService {
             this.directory = new WorkerDirectory(context.hazelcast());
             this.producer = context.kafka().producer(workerId);
             this.replies = new ReplySender(producer);
+            this.cancels = new CancelConsumer(context.kafka(), workerId, c -> hosts.values().forEach(h -> h.cancel(c.requestId())));
             long period = WorkerDirectory.HEARTBEAT_INTERVAL.toMillis();
             heartbeat.scheduleAtFixedRate(this::beat, 0, period, TimeUnit.MILLISECONDS);
         }
@@ -219,6 +223,7 @@ public final class WorkerService implements WeirService {
             assignmentChanges.close();
             heartbeat.shutdownNow();
             loader.shutdownNow();
+            cancels.close();
             for (ModelHost host : hosts.values()) {
                 host.close();
             }

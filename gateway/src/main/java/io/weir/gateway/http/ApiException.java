@@ -44,6 +44,24 @@ public final class ApiException extends RuntimeException {
         return new ApiException(422, name + ": Field required", new Violation("missing", List.of("query", name), "Field required"));
     }
 
+    /** The exception itself if it is one, else a 500 carrying its message. */
+    public static ApiException of(Throwable e) {
+        return e instanceof ApiException api ? api : status(500, e.getMessage());
+    }
+
+    /**
+     * This error, found inside the body's object field {@code parent}: a schema violation's location gains
+     * the parent (["body", "temperature"] becomes ["body", "model_parameters", "temperature"]).
+     */
+    public ApiException under(String parent) {
+        if (violation == null) {
+            return this;
+        }
+        List<Object> loc = new java.util.ArrayList<>(violation.loc());
+        loc.add(1, parent);
+        return new ApiException(status, parent + "." + getMessage(), new Violation(violation.type(), List.copyOf(loc), violation.message()));
+    }
+
     public int status() {
         return status;
     }

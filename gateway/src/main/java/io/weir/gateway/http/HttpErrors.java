@@ -34,6 +34,9 @@ public final class HttpErrors {
     }
 
     private static void send(RoutingContext ctx, int status, JsonObject body) {
+        if (ctx.response().closed()) {
+            return; // the client is gone: nobody to tell
+        }
         if (ctx.response().headWritten()) {
             ctx.response().end();
             return;

@@ -159,6 +159,30 @@ public final class JsonFields {
         return out;
     }
 
+    /** Like {@link #optionalStringList}, but the field must be there. */
+    public List<String> requiredStringList(String field) {
+        List<String> v = optionalStringList(field);
+        if (v == null) {
+            throw missing(field);
+        }
+        return v;
+    }
+
+    /**
+     * A nested object, read with the same rules; absent or null reads as an empty object. Its errors name
+     * the inner field only: wrap them with {@link ApiException#under}.
+     */
+    public JsonFields object(String field) {
+        JsonNode v = body.get(field);
+        if (v == null || v.isNull()) {
+            return new JsonFields(Json.MAPPER.createObjectNode());
+        }
+        if (!(v instanceof ObjectNode object)) {
+            throw ApiException.invalid("model_type", field, "Input should be a valid dictionary or object");
+        }
+        return new JsonFields(object);
+    }
+
     /** Checks {@code min <= value <= max} (bounds inclusive unless stated) for a field that is present. */
     public static void checkRange(String field, Double value, double min, boolean minInclusive, double max) {
         if (value == null) {

@@ -4,13 +4,17 @@ import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.weir.infra.json.Json;
+import io.weir.infra.messages.CancelRequest;
 import io.weir.infra.messages.CompletionRequest;
 import io.weir.infra.topics.Topics;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
-/** Puts completion requests on the public request topic, keyed by request id. */
+/** Puts completion requests on the public request topic, and their cancels on the cancel topic, keyed by request id. */
 public final class RequestSubmitter {
+    private static final Logger LOG = LoggerFactory.getLogger(RequestSubmitter.class);
     private final Producer<String, byte[]> producer;
 
     public RequestSubmitter(Producer<String, byte[]> producer) {
@@ -32,5 +36,17 @@ public final class RequestSubmitter {
                     }
                 }));
         return sent.future();
+    }
+
+    /**
+     * Asks the workers to stop a request. Fire and forget: nobody waits for the answer, and a lost cancel
+     * only costs the tokens the request goes on generating.
+     */
+    public void cancel(CancelRequest cancel) {
+        producer.send(new ProducerRecord<>(Topics.CANCELS, cancel.requestId(), Json.toBytes(cancel)), (meta, error) -> {
+            if (error != null) {
+                LOG.warn("cancel of {} not sent: {}", cancel.requestId(), error.toString());
+            }
+        });
     }
 }

@@ -4,11 +4,14 @@ import io.weir.infra.messages.CompletionEvent;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The engine of one model on one worker: a thread running steps. Each step admits waiting requests into
@@ -16,6 +19,12 @@ import java.util.concurrent.TimeUnit;
  * prefilling ones a chunk of their prompt), samples, emits, and retires finished sequences at once.
  * Requests thus join and leave between steps (iteration-level scheduling), and concurrent streams
  * advance together.
+ *
+ * <p>Cancels ({@link #cancel}) are applied before every step: a running request leaves the batch at once
+ * (it generates no token after the step that was running when the cancel came), a waiting one never
+ * starts, and one not seen yet is remembered ({@link RecentCancels}) and dropped when it arrives. Each
+ * ends with a {@link CompletionEvent#cancelled} event and its {@code onDone}, so its slot is free and its
+ * Kafka offset committed.
  */
 public final class EngineLoop implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(EngineLoop.class);
@@ -27,9 +36,13 @@ public final class EngineLoop implements AutoCloseable {
     private final List<Sequence> running = new ArrayList<>();
     private final float[] logits;        // (vocab) the row a sequence samples from
     private final float[] batchLogits;   // (maxBatch, vocab) every row of a step
+    private final ConcurrentLinkedQueue<String> cancels = new ConcurrentLinkedQueue<>();
+    private final RecentCancels recentCancels = new RecentCancels(10_000, Duration.ofMinutes(10), System::nanoTime);
+    private final AtomicLong cancelledCount = new AtomicLong();
+    private final AtomicLong generatedTokens = new AtomicLong();
     private final Thread thread;
+    private volatile int runningCount;
     private volatile boolean stopping;
-    private volatile int runningCount;   // for load reports from other threads
 
     public EngineLoop(LoadedModel model, EventSink sink) {
         this.model = model;
@@ -45,6 +58,29 @@ public final class EngineLoop implements AutoCloseable {
     /** Queues a request; thread-safe. */
     public void submit(PreparedRequest request) {
         waiting.add(request);
+    }
+
+    /**
+     * Stops a request wherever it is: running, waiting, or not arrived yet (see the class comment).
+     * Thread-safe; takes effect before the engine's next step.
+     */
+    public void cancel(String requestId) {
+        cancels.add(requestId);
+    }
+
+    /** Requests ended by a cancel so far. */
+    public long cancelledCount() {
+        return cancelledCount.get();
+    }
+
+    /** Sequences holding a slot, as of the end of the last step. */
+    public int runningCount() {
+        return runningCount;
+    }
+
+    /** Tokens sampled so far, all requests together. */
+    public long generatedTokens() {
+        return generatedTokens.get();
     }
 
     /** Requests waiting for a slot. */
@@ -67,6 +103,7 @@ public final class EngineLoop implements AutoCloseable {
                 if (running.isEmpty()) {
                     PreparedRequest next = waiting.poll(200, TimeUnit.MILLISECONDS);
                     if (next == null) {
+                        applyCancels(); // while idle too, so unknown ids move to the bounded memory
                         continue;
                     }
                     admit(next);
@@ -75,8 +112,10 @@ public final class EngineLoop implements AutoCloseable {
                 while (!freeSlots.isEmpty() && (next = waiting.poll()) != null) {
                     admit(next);
                 }
-                runningCount = running.size();
-                step();
+                applyCancels(); // right before the step: a cancelled sequence takes no part in it
+                if (!running.isEmpty()) {
+                    step();
+                }
                 runningCount = running.size();
             }
         } catch (InterruptedException e) {
@@ -89,7 +128,41 @@ public final class EngineLoop implements AutoCloseable {
     }
 
     private void admit(PreparedRequest request) {
+        applyCancels(); // a cancel queued before this request was must find it
+        if (recentCancels.take(request.request().requestId())) {
+            dropCancelled(request);
+            return;
+        }
         running.add(new Sequence(request, freeSlots.pop(), model));
+    }
+
+    private void applyCancels() {
+        String requestId;
+        while ((requestId = cancels.poll()) != null) {
+            String id = requestId;
+            Sequence seq = running.stream().filter(s -> s.request().requestId().equals(id)).findFirst().orElse(null);
+            if (seq != null) {
+                running.remove(seq);
+                cancelledCount.incrementAndGet();
+                sink.emit(seq.request().replyTopic(), seq.cancel());
+                retire(seq);
+                continue;
+            }
+            List<PreparedRequest> queued = new ArrayList<>();
+            waiting.removeIf(p -> p.request().requestId().equals(id) && queued.add(p));
+            if (queued.isEmpty()) {
+                recentCancels.add(id);
+            }
+            queued.forEach(this::dropCancelled);
+        }
+        runningCount = running.size();
+    }
+
+    /** Ends a request cancelled before it took a slot. */
+    private void dropCancelled(PreparedRequest request) {
+        cancelledCount.incrementAndGet();
+        sink.emit(request.request().replyTopic(), CompletionEvent.cancelled(request.request().requestId(), 0, request.promptIds().length, 0));
+        runDone(request);
     }
 
     /**
@@ -143,6 +216,9 @@ public final class EngineLoop implements AutoCloseable {
             CompletionEvent event;
             try {
                 event = seq.advance(length, logits);
+                if (event != null) {
+                    generatedTokens.incrementAndGet();
+                }
             } catch (RuntimeException e) {
                 LOG.error("request {} failed after its forward step", seq.request().requestId(), e);
                 event = seq.fail(500, "generation failed: " + e.getMessage());
@@ -164,10 +240,14 @@ public final class EngineLoop implements AutoCloseable {
 
     private void retire(Sequence seq) {
         freeSlots.push(seq.slot);
+        runDone(seq.prepared);
+    }
+
+    private static void runDone(PreparedRequest request) {
         try {
-            seq.prepared.onDone().run();
+            request.onDone().run();
         } catch (RuntimeException e) {
-            LOG.warn("completion callback of {} failed: {}", seq.request().requestId(), e.toString());
+            LOG.warn("completion callback of {} failed: {}", request.request().requestId(), e.toString());
         }
     }
 

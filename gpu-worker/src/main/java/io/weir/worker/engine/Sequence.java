@@ -121,6 +121,12 @@ final class Sequence {
         return stops.stopped() ? text : text + stops.flush();
     }
 
+    /** The event that ends this request because it was cancelled; text still held back is dropped. */
+    CompletionEvent cancel() {
+        done = true;
+        return CompletionEvent.cancelled(request().requestId(), nextSeq++, prepared.promptIds().length, generated);
+    }
+
     /** The event that ends this request with an error. */
     CompletionEvent fail(int status, String message) {
         done = true;

@@ -12,7 +12,8 @@ import java.util.List;
  * <p>A {@link Kind#TOKEN} event is one generated token: {@code text} is the text it makes visible
  * (possibly empty while a multi-byte character is incomplete, or for a skipped special token).
  * The last event of a successful request has {@code finished = true} with the finish reason and the
- * final counts. An {@link Kind#ERROR} event ends the request with an HTTP-like status.
+ * final counts. An {@link Kind#ERROR} event ends the request with an HTTP-like status. A cancelled request
+ * ({@link CancelRequest}) ends with a {@link #cancelled} event: no token, no text, its counts so far.
  */
 public record CompletionEvent(
         String requestId,
@@ -42,6 +43,12 @@ public record CompletionEvent(
     public static CompletionEvent error(String requestId, int seq, int status, String message) {
         return new CompletionEvent(requestId, seq, Kind.ERROR, null, null, null, null, null, null, null,
                 true, null, new ErrorInfo(status, message));
+    }
+
+    /** The last event of a cancelled request: it carries no token, only the counts reached. */
+    public static CompletionEvent cancelled(String requestId, int seq, int numPromptTokens, int numCompletionTokens) {
+        return new CompletionEvent(requestId, seq, Kind.TOKEN, "", null, null, null, null, numPromptTokens,
+                numCompletionTokens, true, FinishReason.CANCELLED.wireName(), null);
     }
 
     @JsonIgnore

@@ -5,7 +5,9 @@ public enum FinishReason {
     /** An end-of-sequence token or a stop sequence. */
     STOP("stop"),
     /** max_new_tokens (or the context length) reached. */
-    LENGTH("length");
+    LENGTH("length"),
+    /** The request was cancelled (see {@link CancelRequest}): its caller left, timed out, or lost a race. */
+    CANCELLED("cancelled");
 
     private final String wireName;
 

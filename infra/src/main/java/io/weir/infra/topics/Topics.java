@@ -20,10 +20,14 @@ import java.util.regex.Pattern;
  *                               read by the consumer group weir-workers.&lt;name&gt; (every worker serving the model).
  * weir.replies.&lt;instance&gt;       key request_id, value CompletionEvent JSON. One per reply consumer (each gateway
  *                               instance has its own); a request names it in reply_topic.
+ * weir.control.cancels          key request_id, value CancelRequest JSON. Anyone writes (the gateway when a caller
+ *                               leaves, times out or loses a race); every worker reads all of it with its own
+ *                               group-less consumer from the end, so each sees every cancel.
  * </pre>
  */
 public final class Topics {
     public static final String COMPLETION_REQUESTS = "weir.completions.requests";
+    public static final String CANCELS = "weir.control.cancels";
     private static final String MODEL_PREFIX = "weir.model.";
     private static final String REPLIES_PREFIX = "weir.replies.";
 
@@ -61,6 +65,14 @@ public final class Topics {
     /** A reply topic for one consumer instance; one partition keeps a request's events in order. */
     public static TopicSpec replies(String instanceId) {
         return new TopicSpec(REPLIES_PREFIX + instanceId, 1, Map.of("retention.ms", ONE_HOUR_MS));
+    }
+
+    /**
+     * Cancels for any request on any worker. Workers read it without a group, from the end; one partition
+     * keeps that cheap, and cancels are few. Kept briefly: a cancel matters only while its request runs.
+     */
+    public static TopicSpec cancels() {
+        return new TopicSpec(CANCELS, 1, Map.of("retention.ms", ONE_HOUR_MS));
     }
 
     /** Creates the topics that do not exist yet; existing ones are left as they are. */

@@ -46,4 +46,21 @@ class MessageJsonTest {
         assertEquals(error, Json.fromString(json, CompletionEvent.class));
         assertEquals(400, Json.MAPPER.readTree(json).get("error").get("status").asInt());
     }
+
+    @Test
+    void cancelsAndCancelledEventsRoundTripInTheDocumentedShape() throws Exception {
+        CancelRequest cancel = new CancelRequest("r-9", CancelRequest.CLIENT_GONE);
+        String json = Json.toString(cancel);
+        assertEquals(cancel, Json.fromString(json, CancelRequest.class));
+        assertEquals("r-9", Json.MAPPER.readTree(json).get("request_id").asText());
+        assertEquals("client_disconnected", Json.MAPPER.readTree(json).get("reason").asText());
+
+        CompletionEvent cancelled = CompletionEvent.cancelled("r-9", 7, 5, 7);
+        JsonNode tree = Json.MAPPER.readTree(Json.toString(cancelled));
+        assertEquals(cancelled, Json.fromString(Json.toString(cancelled), CompletionEvent.class));
+        assertTrue(tree.get("finished").asBoolean());
+        assertEquals("cancelled", tree.get("finish_reason").asText());
+        assertEquals(7, tree.get("num_completion_tokens").asInt());
+        assertFalse(cancelled.isError());
+    }
 }

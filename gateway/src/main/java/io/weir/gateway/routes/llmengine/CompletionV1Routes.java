@@ -5,9 +5,9 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
 import io.weir.gateway.auth.ApiKeyAuthHandler;
 import io.weir.gateway.completions.CompletionCalls;
+import io.weir.gateway.completions.SseRelay;
 import io.weir.gateway.http.ApiException;
 import io.weir.gateway.http.HttpErrors;
-import io.weir.gateway.http.SseWriter;
 import io.weir.infra.messages.CompletionEvent;
 
 import java.time.Duration;
@@ -52,8 +52,8 @@ public final class CompletionV1Routes {
         Duration timeout = v1.timeoutSeconds() == null ? CompletionCalls.DEFAULT_TIMEOUT
                 : Duration.ofMillis((long) (v1.timeoutSeconds() * 1000));
         calls.start(model, v1.prompt(), v1.sampling(), ApiKeyAuthHandler.tenant(ctx), timeout, relay)
-                .onSuccess(call -> ctx.response().closeHandler(v -> call.abandon()))
-                .onFailure(e -> HttpErrors.of(ctx, e instanceof ApiException api ? api : ApiException.status(500, e.getMessage())));
+                .onSuccess(call -> call.cancelOnClose(ctx.response()))
+                .onFailure(e -> HttpErrors.of(ctx, ApiException.of(e)));
     }
 
     /** Turns reply events into an HTTP answer. */
@@ -95,59 +95,32 @@ public final class CompletionV1Routes {
 
         @Override
         public void onTimeout(Duration timeout) {
-            HttpErrors.detail(ctx, 504, "The request did not finish within " + timeout.toSeconds() + " s.");
+            HttpErrors.detail(ctx, 504, CompletionCalls.timedOut(timeout));
         }
     }
 
-    /**
-     * Streams chunks. The 200 and the event stream start with the first reply event, so a request the
-     * worker refuses (context too long...) still gets a plain HTTP error.
-     */
-    private static final class StreamRelay implements Relay {
-        private final RoutingContext ctx;
-        private final SseWriter sse;
-
+    /** Streams LLM Engine's chunks; an error after the first is its error chunk. */
+    private static final class StreamRelay extends SseRelay implements Relay {
         StreamRelay(RoutingContext ctx) {
-            this.ctx = ctx;
-            this.sse = new SseWriter(ctx.request(), ctx.vertx());
+            super(ctx);
         }
 
         @Override
-        public void onEvent(CompletionEvent event) {
-            if (event.isError()) {
-                fail(event.requestId(), event.error().status(), event.error().message());
-                return;
-            }
-            if (!sse.isOpen()) {
-                sse.open();
-            }
+        protected JsonObject tokenEvent(CompletionEvent event) {
             JsonObject output = new JsonObject()
                     .put("text", event.text())
                     .put("finished", event.finished())
                     .put("num_prompt_tokens", event.finished() ? event.numPromptTokens() : null)
                     .put("num_completion_tokens", event.numCompletionTokens())
                     .put("token", event.logProb() != null ? tokenJson(event) : null);
-            sse.event(new JsonObject().put("request_id", event.requestId()).put("output", output).putNull("error").encode());
-            if (event.finished()) {
-                sse.end();
-            }
+            return new JsonObject().put("request_id", event.requestId()).put("output", output).putNull("error");
         }
 
         @Override
-        public void onTimeout(Duration timeout) {
-            fail(null, 504, "The request did not finish within " + timeout.toSeconds() + " s.");
-        }
-
-        /** Before the stream began: an HTTP error. After: LLM Engine's error chunk, then the end. */
-        private void fail(String requestId, int status, String message) {
-            if (!sse.isOpen()) {
-                HttpErrors.detail(ctx, status, message);
-                return;
-            }
+        protected JsonObject errorEvent(String requestId, int status, String message) {
             JsonObject error = new JsonObject().put("status_code", status).put("content",
                     new JsonObject().put("error", message).put("timestamp", ZonedDateTime.now(ZoneOffset.UTC).format(ERROR_TIME)));
-            sse.event(new JsonObject().put("request_id", requestId).putNull("output").put("error", error).encode());
-            sse.end();
+            return new JsonObject().put("request_id", requestId).putNull("output").put("error", error);
         }
     }
 
