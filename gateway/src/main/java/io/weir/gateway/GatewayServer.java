@@ -5,15 +5,19 @@ import io.vertx.core.http.HttpServer;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
+import io.weir.gateway.auth.AdminOnlyHandler;
 import io.weir.gateway.auth.ApiKeyAuthHandler;
 import io.weir.gateway.completions.CompletionCalls;
 import io.weir.gateway.http.HttpErrors;
+import io.weir.gateway.routes.admin.ApiKeyAdminRoutes;
 import io.weir.gateway.routes.health.HealthRoutes;
 import io.weir.gateway.routes.llmengine.CompletionV1Routes;
 import io.weir.gateway.routes.llmengine.ModelEndpointRoutes;
+import io.weir.gateway.routes.usage.UsageRoutes;
 import io.weir.registry.ApiKeys;
 import io.weir.registry.ModelRegistry;
 import io.weir.registry.WorkerDirectory;
+import io.weir.registry.usage.UsageLedger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -25,11 +29,14 @@ final class GatewayServer {
     private GatewayServer() {
     }
 
-    static Router router(Vertx vertx, ApiKeys keys, ModelRegistry registry, WorkerDirectory workers, CompletionCalls calls) {
+    static Router router(Vertx vertx, ApiKeys keys, ModelRegistry registry, WorkerDirectory workers, CompletionCalls calls,
+                         UsageLedger usageLedger) {
         HealthRoutes health = new HealthRoutes(registry, workers);
         CompletionV1Routes v1 = new CompletionV1Routes(calls);
         ModelEndpointRoutes endpoints = new ModelEndpointRoutes(registry);
         ApiKeyAuthHandler auth = new ApiKeyAuthHandler(keys);
+        ApiKeyAdminRoutes apiKeys = new ApiKeyAdminRoutes(keys);
+        UsageRoutes usage = new UsageRoutes(usageLedger);
 
         Router router = Router.router(vertx);
         router.get("/healthz").handler(health::healthz);
@@ -42,6 +49,11 @@ final class GatewayServer {
         router.post("/v1/llm/completions-stream").handler(v1::stream);
         router.get("/v1/llm/model-endpoints").handler(endpoints::list);
         router.get("/v1/llm/model-endpoints/:name").handler(endpoints::get);
+        router.get("/v1/usage").handler(usage::get);
+        router.route("/v1/admin/*").handler(new AdminOnlyHandler());
+        router.post("/v1/admin/api-keys").handler(apiKeys::create);
+        router.get("/v1/admin/api-keys").handler(apiKeys::list);
+        router.delete("/v1/admin/api-keys/:id").handler(apiKeys::revoke);
 
         router.errorHandler(404, ctx -> HttpErrors.detail(ctx, 404, "Not Found"));
         router.errorHandler(405, ctx -> HttpErrors.detail(ctx, 405, "Method Not Allowed"));

@@ -4,11 +4,13 @@ import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.weir.gateway.http.ApiException;
+import io.weir.gateway.limits.RequestLimiter;
 import io.weir.gateway.replies.ReplyDispatcher;
 import io.weir.gateway.replies.RequestSubmitter;
 import io.weir.infra.messages.CompletionEvent;
 import io.weir.infra.messages.CompletionRequest;
 import io.weir.infra.messages.SamplingParams;
+import io.weir.registry.ApiKey;
 import io.weir.registry.EndpointStatus;
 import io.weir.registry.ModelEndpoint;
 import io.weir.registry.ModelRegistry;
@@ -17,9 +19,10 @@ import java.time.Duration;
 import java.util.UUID;
 
 /**
- * The life of one completion call, whatever API it came in through (LLM Engine v1, OpenAI, EGP): find
- * the endpoint, put the request on Kafka, relay its reply events to a {@link Listener} on the caller's
- * context, and end it on its last event, its deadline, or the caller going away.
+ * The life of one completion call, whatever API it came in through (LLM Engine v1, OpenAI, EGP): admit it
+ * under its API key's limits, find the endpoint, put the request on Kafka, relay its reply events to a
+ * {@link Listener} on the caller's context, and end it on its last event, its deadline, or the caller going
+ * away. However it ends, it ends once: its concurrency slot is given back and its tokens are counted.
  */
 public final class CompletionCalls {
     public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(300);
@@ -28,12 +31,17 @@ public final class CompletionCalls {
     private final ModelRegistry registry;
     private final RequestSubmitter submitter;
     private final ReplyDispatcher replies;
+    private final RequestLimiter limiter;
+    private final UsageRecorder usage;
 
-    public CompletionCalls(Vertx vertx, ModelRegistry registry, RequestSubmitter submitter, ReplyDispatcher replies) {
+    public CompletionCalls(Vertx vertx, ModelRegistry registry, RequestSubmitter submitter, ReplyDispatcher replies,
+                           RequestLimiter limiter, UsageRecorder usage) {
         this.vertx = vertx;
         this.registry = registry;
         this.submitter = submitter;
         this.replies = replies;
+        this.limiter = limiter;
+        this.usage = usage;
     }
 
     /** Receives a call's events, on the context that started it. */
@@ -47,59 +55,97 @@ public final class CompletionCalls {
     /** A call in flight. */
     public final class Call {
         private final String requestId;
-        private final long timer;
+        private final String model;
+        private final String tenant;
+        private final RequestLimiter.Permit permit;
+        private long timer = -1;
+        private CompletionEvent lastToken;
+        private Future<Void> ended;
 
-        private Call(String requestId, long timer) {
+        private Call(String requestId, String model, String tenant, RequestLimiter.Permit permit) {
             this.requestId = requestId;
-            this.timer = timer;
+            this.model = model;
+            this.tenant = tenant;
+            this.permit = permit;
         }
 
         public String requestId() {
             return requestId;
         }
 
-        /** Stops relaying (the caller left or the call ended). */
+        /** Stops relaying: the caller left (or the call ended). */
         public void abandon() {
-            vertx.cancelTimer(timer);
-            replies.forget(requestId);
+            end();
+        }
+
+        private void observe(CompletionEvent event) {
+            if (!event.isError()) {
+                lastToken = event;
+            }
+        }
+
+        /**
+         * Ends the call once, however it ends: stops waiting for events, counts the tokens the caller got, and
+         * gives its concurrency slot back (the future completes when every gateway sees it free).
+         */
+        private Future<Void> end() {
+            if (ended == null) {
+                if (timer >= 0) {
+                    vertx.cancelTimer(timer);
+                }
+                replies.forget(requestId);
+                usage.count(tenant, model, lastToken);
+                ended = permit.release();
+            }
+            return ended;
         }
     }
 
     /**
-     * Starts a call; the future fails with an {@link ApiException} for an unknown or unusable endpoint and
-     * with 503 if Kafka does not take the request.
+     * Starts a call for {@code caller} (an authenticated key: its tenant is charged, its limits apply). The
+     * future fails with an {@link ApiException}: 429 over the key's limits, 404 or 503 for an unknown or
+     * unusable endpoint, 503 if Kafka does not take the request.
      */
-    public Future<Call> start(String model, String prompt, SamplingParams sampling, String tenant, Duration timeout,
+    public Future<Call> start(String model, String prompt, SamplingParams sampling, ApiKey caller, Duration timeout,
                               Listener listener) {
         Context context = vertx.getOrCreateContext();
-        return Future.fromCompletionStage(registry.getAsync(model), context).compose(found -> {
-            ModelEndpoint endpoint = found.orElseThrow(() -> ApiException.notFound("Model endpoint '" + model + "' not found."));
-            if (endpoint.status() == EndpointStatus.DELETE_IN_PROGRESS) {
-                throw ApiException.notFound("Model endpoint '" + model + "' is being deleted.");
-            }
-            if (endpoint.status() == EndpointStatus.UPDATE_FAILED) {
-                throw ApiException.unavailable("Model endpoint '" + model + "' failed to load: " + endpoint.statusReason());
-            }
-            String requestId = UUID.randomUUID().toString();
-            CompletionRequest request = new CompletionRequest(requestId, model, prompt, sampling, replies.topic(), tenant,
-                    System.currentTimeMillis());
-            long timer = vertx.setTimer(timeout.toMillis(), t -> {
-                replies.forget(requestId);
-                listener.onTimeout(timeout);
-            });
-            Call call = new Call(requestId, timer);
-            replies.expect(requestId, context, event -> {
-                if (event.finished() || event.isError()) {
-                    vertx.cancelTimer(timer);
-                }
+        return limiter.admit(caller, context).compose(permit ->
+                Future.fromCompletionStage(registry.getAsync(model), context)
+                        .compose(found -> send(found.orElse(null), model, prompt, sampling, caller.tenant(), timeout,
+                                listener, permit, context))
+                        .onFailure(e -> permit.release()));
+    }
+
+    private Future<Call> send(ModelEndpoint endpoint, String model, String prompt, SamplingParams sampling, String tenant,
+                              Duration timeout, Listener listener, RequestLimiter.Permit permit, Context context) {
+        if (endpoint == null) {
+            throw ApiException.notFound("Model endpoint '" + model + "' not found.");
+        }
+        if (endpoint.status() == EndpointStatus.DELETE_IN_PROGRESS) {
+            throw ApiException.notFound("Model endpoint '" + model + "' is being deleted.");
+        }
+        if (endpoint.status() == EndpointStatus.UPDATE_FAILED) {
+            throw ApiException.unavailable("Model endpoint '" + model + "' failed to load: " + endpoint.statusReason());
+        }
+        String requestId = UUID.randomUUID().toString();
+        CompletionRequest request = new CompletionRequest(requestId, model, prompt, sampling, replies.topic(), tenant,
+                System.currentTimeMillis());
+        Call call = new Call(requestId, model, tenant, permit);
+        call.timer = vertx.setTimer(Math.max(1, timeout.toMillis()), t -> call.end().onComplete(v -> listener.onTimeout(timeout)));
+        replies.expect(requestId, context, event -> {
+            call.observe(event);
+            if (event.finished() || event.isError()) {
+                // The answer goes out once the slot is free: the caller's next request must find it free.
+                call.end().onComplete(v -> listener.onEvent(event));
+            } else {
                 listener.onEvent(event);
-            });
-            return submitter.submit(request, context)
-                    .recover(e -> {
-                        call.abandon();
-                        return Future.failedFuture(ApiException.unavailable("cannot queue the request: " + e.getMessage()));
-                    })
-                    .map(call);
+            }
         });
+        return submitter.submit(request, context)
+                .recover(e -> {
+                    call.abandon();
+                    return Future.failedFuture(ApiException.unavailable("cannot queue the request: " + e.getMessage()));
+                })
+                .map(call);
     }
 }
