@@ -5,6 +5,7 @@ import io.vertx.core.http.HttpServer;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
+import io.weir.gateway.auth.AdminOnlyHandler;
 import io.weir.gateway.auth.ApiKeyAuthHandler;
 import io.weir.gateway.completions.CompletionCalls;
 import io.weir.gateway.http.HttpErrors;
@@ -15,11 +16,14 @@ import io.weir.gateway.routes.llmengine.CompletionV1Routes;
 import io.weir.gateway.routes.llmengine.ModelEndpointRoutes;
 import com.hazelcast.core.HazelcastInstance;
 import io.weir.gateway.routes.llmengine.ModelDownloadRoutes;
+import io.weir.gateway.routes.admin.ApiKeyAdminRoutes;
+import io.weir.gateway.routes.usage.UsageRoutes;
 import io.weir.registry.ApiKeys;
 import io.weir.registry.CheckpointPolicy;
 import io.weir.registry.ClusterSecrets;
 import io.weir.registry.ModelRegistry;
 import io.weir.registry.WorkerDirectory;
+import io.weir.registry.usage.UsageLedger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,7 +38,7 @@ final class GatewayServer {
     }
 
     static Router router(Vertx vertx, HazelcastInstance hazelcast, ModelRegistry registry, WorkerDirectory workers,
-                         CompletionCalls calls) {
+                         CompletionCalls calls, UsageLedger usageLedger) {
         ApiKeys keys = new ApiKeys(hazelcast);
         HealthRoutes health = new HealthRoutes(registry, workers);
         CompletionV1Routes v1 = new CompletionV1Routes(calls);
@@ -43,6 +47,8 @@ final class GatewayServer {
         BatchCompletionRoutes batch = new BatchCompletionRoutes(calls);
         EgpCompletionRoutes egp = new EgpCompletionRoutes(calls);
         ApiKeyAuthHandler auth = new ApiKeyAuthHandler(keys);
+        ApiKeyAdminRoutes apiKeys = new ApiKeyAdminRoutes(keys);
+        UsageRoutes usage = new UsageRoutes(usageLedger);
 
         Router router = Router.router(vertx);
         router.get("/healthz").handler(health::healthz);
@@ -66,6 +72,11 @@ final class GatewayServer {
         router.post("/v1/batch/completion-models/all").handler(batch::allModels);
         router.route("/v4/*").handler(auth);
         router.post("/v4/completions").handler(egp::create);
+        router.get("/v1/usage").handler(usage::get);
+        router.route("/v1/admin/*").handler(new AdminOnlyHandler());
+        router.post("/v1/admin/api-keys").handler(apiKeys::create);
+        router.get("/v1/admin/api-keys").handler(apiKeys::list);
+        router.delete("/v1/admin/api-keys/:id").handler(apiKeys::revoke);
 
         router.errorHandler(404, ctx -> HttpErrors.detail(ctx, 404, "Not Found"));
         router.errorHandler(405, ctx -> HttpErrors.detail(ctx, 405, "Method Not Allowed"));

@@ -2,6 +2,8 @@ package io.weir.gateway;
 
 import io.vertx.core.http.HttpServer;
 import io.weir.gateway.completions.CompletionCalls;
+import io.weir.gateway.completions.UsageRecorder;
+import io.weir.gateway.limits.RequestLimiter;
 import io.weir.gateway.replies.ReplyDispatcher;
 import io.weir.gateway.replies.RequestSubmitter;
 import io.weir.infra.launch.ServiceContext;
@@ -9,8 +11,12 @@ import io.weir.infra.launch.WeirService;
 import io.weir.infra.topics.Topics;
 import io.weir.registry.ModelRegistry;
 import io.weir.registry.WorkerDirectory;
+import io.weir.registry.limits.ConcurrencyLeases;
+import io.weir.registry.limits.RateLimits;
+import io.weir.registry.usage.UsageLedger;
 import org.apache.kafka.clients.producer.KafkaProducer;
 
+import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 
@@ -40,9 +46,15 @@ public final class GatewayService implements WeirService {
         KafkaProducer<String, byte[]> producer = context.kafka().producer("gateway-" + context.instanceId());
         ReplyDispatcher replies = new ReplyDispatcher(context.kafka(), context.instanceId());
         ModelRegistry registry = new ModelRegistry(context.hazelcast());
-        CompletionCalls calls = new CompletionCalls(vertx, registry, new RequestSubmitter(producer), replies);
+        // Leases are named after this instance: the slots it holds lapse if it dies without giving them back.
+        ConcurrencyLeases leases = new ConcurrencyLeases(context.hazelcast(), "gateway-" + context.instanceId(),
+                ConcurrencyLeases.DEFAULT_LEASE_TIME);
+        RequestLimiter limiter = new RequestLimiter(new RateLimits(context.hazelcast()), leases);
+        UsageLedger usage = new UsageLedger(context.hazelcast());
+        CompletionCalls calls = new CompletionCalls(vertx, registry, new RequestSubmitter(producer), replies, limiter,
+                new UsageRecorder(usage, Clock.systemUTC()));
         var router = GatewayServer.router(vertx, context.hazelcast(), registry,
-                new WorkerDirectory(context.hazelcast()), calls);
+                new WorkerDirectory(context.hazelcast()), calls, usage);
         HttpServer server = GatewayServer.listen(vertx, router, context.options().host(), context.options().port());
         String url = "http://" + context.options().host() + ":" + server.actualPort();
         return new Running() {
@@ -55,6 +67,7 @@ public final class GatewayService implements WeirService {
             public void close() throws Exception {
                 server.close().toCompletionStage().toCompletableFuture().get();
                 replies.close();
+                leases.close();
                 producer.close(Duration.ofSeconds(2));
             }
         };

@@ -67,12 +67,32 @@ final class HttpTestClient {
         return send(request(path, headers).PUT(HttpRequest.BodyPublishers.ofString(body)).build());
     }
 
+
+    Response get(String path, String... headers) {
+        return send(request(path, headers).GET().build());
+    }
+
     Response delete(String path, String... headers) {
         return send(request(path, headers).DELETE().build());
     }
 
-    Response get(String path, String... headers) {
-        return send(request(path, headers).GET().build());
+    /** The raw response, headers included, of any method (body null for none). */
+    HttpResponse<String> exchange(String method, String path, String body, String... headers) {
+        HttpRequest.BodyPublisher publisher = body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body);
+        try {
+            return http.send(request(path, headers).method(method, publisher).build(), HttpResponse.BodyHandlers.ofString());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The same, without waiting: for calls that stay open while the test does something else. */
+    java.util.concurrent.CompletableFuture<HttpResponse<String>> exchangeAsync(String method, String path, String body, String... headers) {
+        return http.sendAsync(request(path, headers).method(method, HttpRequest.BodyPublishers.ofString(body)).build(),
+                HttpResponse.BodyHandlers.ofString());
     }
 
     Stream stream(String path, String body, String... headers) {

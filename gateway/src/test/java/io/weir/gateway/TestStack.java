@@ -2,6 +2,7 @@ package io.weir.gateway;
 
 import io.weir.infra.kafka.EmbeddedKafka;
 import io.weir.infra.launch.WeirOptions;
+import io.weir.infra.launch.WeirService;
 import io.weir.infra.launch.WeirStack;
 import io.weir.infra.testing.TestModels;
 
@@ -10,6 +11,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
+import java.util.function.Predicate;
 
 /**
  * The whole Weir stack in this JVM (registry, worker, completion-service, gateway...) on a real Kafka
@@ -33,14 +35,23 @@ final class TestStack implements AutoCloseable {
      * {@code --model} adds an endpoint ({@code --model twin=PATH}).
      */
     static TestStack start(String bootstrapServers, String... extraArgs) throws Exception {
+        return start(bootstrapServers, Files.createTempDirectory("weir-test-data"), List.of(extraArgs), service -> true);
+    }
+
+    /**
+     * A stack on a given data directory (starting again on the same one brings back its durable state), with
+     * extra command-line flags (e.g. more --api-key) and only the services {@code include} accepts.
+     */
+    static TestStack start(String bootstrapServers, Path data, List<String> extraArgs, Predicate<WeirService> include)
+            throws Exception {
         Path model = TestModels.require(MODEL);
         int port = EmbeddedKafka.freePort();
-        Path data = Files.createTempDirectory("weir-test-data");
         List<String> args = new ArrayList<>(List.of("up", "--port", String.valueOf(port), "--data", data.toString(),
                 "--model", MODEL + "=" + model, "--api-key", KEY + ":" + TENANT, "--kafka", bootstrapServers,
                 "--cluster", "weir-test-" + UUID.randomUUID(), "--max-seqs", "8"));
-        args.addAll(List.of(extraArgs));
-        WeirStack stack = WeirStack.start(WeirOptions.parse(args.toArray(String[]::new)), WeirStack.discoverServices());
+        args.addAll(extraArgs);
+        List<WeirService> services = WeirStack.discoverServices().stream().filter(include).toList();
+        WeirStack stack = WeirStack.start(WeirOptions.parse(args.toArray(String[]::new)), services);
         return new TestStack(stack, "http://127.0.0.1:" + port);
     }
 

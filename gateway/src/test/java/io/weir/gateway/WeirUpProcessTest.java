@@ -16,7 +16,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * `weir up` as a real OS process: it prints the URL and a generated key when ready, serves, stops on
- * SIGTERM promptly, and a restart on the same data directory keeps the key.
+ * SIGTERM promptly, and a restart on the same data directory keeps the key and the keys created with it.
  */
 class WeirUpProcessTest {
     private static final Pattern KEY = Pattern.compile("API key:\\s+(weir-[0-9a-f]{32})");
@@ -52,7 +52,7 @@ class WeirUpProcessTest {
     }
 
     @Test
-    void upServesWithAGeneratedKeyStopsOnSigtermAndKeepsTheKeyAcrossRestarts() throws Exception {
+    void upServesWithAGeneratedKeyStopsOnSigtermAndKeepsTheKeysAcrossRestarts() throws Exception {
         Path data = Files.createTempDirectory("weir-up-test");
         int port = EmbeddedKafka.freePort();
         String prompt = "{\"prompt\": \"Once upon a time\", \"max_new_tokens\": 8, \"temperature\": 0}";
@@ -69,6 +69,11 @@ class WeirUpProcessTest {
         String text = r.json().get("output").get("text").asText();
         assertEquals(8, r.json().get("output").get("num_completion_tokens").asInt());
         assertTrue(!text.isEmpty() && goldenCompletion().startsWith(text), "greedy text is a prefix of the golden one: " + text);
+        // The generated key is an admin key: it creates a key for a tenant, which must outlive the process.
+        HttpTestClient.Response created = client.post("/v1/admin/api-keys", "{\"tenant\": \"team-up\"}", "authorization", HttpTestClient.basic(key));
+        assertEquals(200, created.status(), created.body());
+        String teamKey = created.json().get("key").asText();
+        assertEquals(200, client.post(path, prompt, "authorization", HttpTestClient.basic(teamKey)).status());
         stop(first.process());
 
         Running second = start(data, port);
@@ -77,6 +82,10 @@ class WeirUpProcessTest {
             HttpTestClient.Response again = client.post(path, prompt, "authorization", HttpTestClient.basic(key));
             assertEquals(200, again.status(), again.body());
             assertNotNull(again.json().get("output"));
+            HttpTestClient.Response team = client.post(path, prompt, "authorization", HttpTestClient.basic(teamKey));
+            assertEquals(200, team.status(), "a key created through the admin API survives a restart: " + team.body());
+            HttpTestClient.Response usage = client.get("/v1/usage", "authorization", HttpTestClient.basic(teamKey));
+            assertEquals("team-up", usage.json().get("tenant").asText());
         } finally {
             stop(second.process());
         }

@@ -11,12 +11,12 @@ import java.util.Optional;
 import java.util.function.UnaryOperator;
 
 /**
- * The model endpoints, in a Hazelcast map shared by every process of the cluster. Values are stored
- * as JSON so any member (and, later, the MapStore that makes them durable) reads them without Weir's
+ * The model endpoints, in a Hazelcast map shared by every process of the cluster and kept on disk (a
+ * durable map). Values are stored as JSON so any member, and the map store, reads them without Weir's
  * classes.
  */
 public final class ModelRegistry {
-    static final String MAP_NAME = "weir.model-endpoints";
+    static final String MAP_NAME = io.weir.infra.hazelcast.DurableMaps.MODEL_ENDPOINTS;
 
     private final IMap<String, String> endpoints;
     private final Clock clock;

@@ -3,6 +3,8 @@ package io.weir.registry;
 import io.weir.infra.launch.ServiceContext;
 import io.weir.infra.launch.WeirService;
 import io.weir.infra.topics.Topics;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -17,6 +19,7 @@ import java.util.Map;
  * and at start registers the endpoints and keys given on the command line.
  */
 public final class RegistryService implements WeirService {
+    private static final Logger LOG = LoggerFactory.getLogger(RegistryService.class);
     /** Label of the generated demo endpoint; workers generate its random checkpoint if it is missing. */
     public static final String DEMO_LABEL = "weir.demo";
     public static final String DEMO_NAME = "demo";
@@ -60,16 +63,27 @@ public final class RegistryService implements WeirService {
         };
     }
 
+    /**
+     * Registers the keys of --api-key KEY[:TENANT] (tenant "default" when none is given; tenant "admin" makes an
+     * admin key), or with none, the admin key generated once and kept under the data dir. Keys stay in the
+     * durable key map: dropping a flag later does not revoke its key (revoke it through the admin API).
+     */
     private static List<String> registerApiKeys(ServiceContext context) throws IOException {
         ApiKeys keys = new ApiKeys(context.hazelcast());
         if (!context.options().apiKeys().isEmpty()) {
+            int admins = 0;
             for (String spec : context.options().apiKeys()) {
                 int colon = spec.indexOf(':');
                 String key = colon < 0 ? spec : spec.substring(0, colon);
                 String tenant = colon < 0 ? DEFAULT_TENANT : spec.substring(colon + 1);
-                keys.add(key, tenant);
+                boolean admin = ADMIN_TENANT.equals(tenant);
+                ApiKey record = keys.register(key, tenant, admin);
+                admins += admin ? 1 : 0;
+                if (record.isRevoked()) {
+                    LOG.warn("--api-key for tenant {} ({}) was revoked through the admin API and stays revoked", tenant, record.id());
+                }
             }
-            return List.of("API keys:  " + context.options().apiKeys().size() + " from --api-key");
+            return List.of("API keys:  " + context.options().apiKeys().size() + " from --api-key (" + admins + " admin)");
         }
         Path keyFile = context.dataDir().resolve("admin-api-key");
         String key;
@@ -81,7 +95,7 @@ public final class RegistryService implements WeirService {
             Files.writeString(keyFile, key + "\n");
             Files.setPosixFilePermissions(keyFile, PosixFilePermissions.fromString("rw-------"));
         }
-        keys.add(key, ADMIN_TENANT);
+        keys.register(key, ADMIN_TENANT, true);
         return List.of("API key:   " + key + "  (admin; kept in " + keyFile + ")");
     }
 

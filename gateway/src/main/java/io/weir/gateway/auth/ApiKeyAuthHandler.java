@@ -4,6 +4,7 @@ import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.ext.web.RoutingContext;
 import io.weir.gateway.http.HttpErrors;
+import io.weir.registry.ApiKey;
 import io.weir.registry.ApiKeys;
 
 import java.nio.charset.StandardCharsets;
@@ -13,10 +14,12 @@ import java.util.Optional;
 /**
  * Authenticates a request by API key, accepted the three ways clients send it: HTTP Basic with the key
  * as user name (the llmengine client), {@code Authorization: Bearer} (OpenAI SDKs, LiteLLM) and
- * {@code x-api-key} (Scale EGP). The key's tenant is put in the routing context for the routes.
+ * {@code x-api-key} (Scale EGP). Unknown and revoked keys get 401. The key's record (tenant, role, limits)
+ * is put in the routing context for the routes.
  */
 public final class ApiKeyAuthHandler implements Handler<RoutingContext> {
     private static final String TENANT = "weir.tenant";
+    private static final String API_KEY = "weir.api-key";
 
     private final ApiKeys keys;
 
@@ -29,6 +32,11 @@ public final class ApiKeyAuthHandler implements Handler<RoutingContext> {
         return ctx.get(TENANT);
     }
 
+    /** The authenticated key of a request that passed this handler: tenant, role and limits. */
+    public static ApiKey apiKey(RoutingContext ctx) {
+        return ctx.get(API_KEY);
+    }
+
     @Override
     public void handle(RoutingContext ctx) {
         Optional<String> key = presentedKey(ctx);
@@ -37,14 +45,16 @@ public final class ApiKeyAuthHandler implements Handler<RoutingContext> {
             HttpErrors.detail(ctx, 401, "No authentication was passed in");
             return;
         }
-        Future.fromCompletionStage(keys.tenantOfAsync(key.get()), ctx.vertx().getOrCreateContext()).onComplete(ar -> {
+        Future.fromCompletionStage(keys.findAsync(key.get()), ctx.vertx().getOrCreateContext()).onComplete(ar -> {
             if (ar.failed()) {
                 HttpErrors.detail(ctx, 503, "cannot check the API key right now: " + ar.cause().getMessage());
-            } else if (ar.result().isEmpty()) {
+            } else if (ar.result().isEmpty() || ar.result().get().isRevoked()) {
                 ctx.response().putHeader("www-authenticate", "Basic");
-                HttpErrors.detail(ctx, 401, "Invalid API key");
+                HttpErrors.detail(ctx, 401, ar.result().isEmpty() ? "Invalid API key" : "This API key has been revoked");
             } else {
-                ctx.put(TENANT, ar.result().get());
+                ApiKey found = ar.result().get();
+                ctx.put(API_KEY, found);
+                ctx.put(TENANT, found.tenant());
                 ctx.next();
             }
         });

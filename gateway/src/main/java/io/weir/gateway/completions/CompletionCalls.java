@@ -5,12 +5,14 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServerResponse;
 import io.weir.gateway.http.ApiException;
+import io.weir.gateway.limits.RequestLimiter;
 import io.weir.gateway.replies.ReplyDispatcher;
 import io.weir.gateway.replies.RequestSubmitter;
 import io.weir.infra.messages.CancelRequest;
 import io.weir.infra.messages.CompletionEvent;
 import io.weir.infra.messages.CompletionRequest;
 import io.weir.infra.messages.SamplingParams;
+import io.weir.registry.ApiKey;
 import io.weir.registry.EndpointStatus;
 import io.weir.registry.ModelEndpoint;
 import io.weir.registry.ModelRegistry;
@@ -19,11 +21,12 @@ import java.time.Duration;
 import java.util.UUID;
 
 /**
- * The life of one completion call, whatever API it came in through (LLM Engine v1, OpenAI, EGP): find
- * the endpoint, put the request on Kafka, relay its reply events to a {@link Listener} on the caller's
- * context, and end it on its last event, its deadline, or the caller going away. The last two cancel the
- * request on the workers too (a {@link CancelRequest} on the cancel topic), so no slot keeps generating for
- * nobody.
+ * The life of one completion call, whatever API it came in through (LLM Engine v1, OpenAI, EGP): admit it
+ * under its API key's limits, find the endpoint, put the request on Kafka, relay its reply events to a
+ * {@link Listener} on the caller's context, and end it on its last event, its deadline, or the caller going
+ * away. However it ends, it ends once: its concurrency slot is given back and its tokens are counted. The
+ * deadline and a departing caller also cancel the request on the workers (a {@link CancelRequest} on the
+ * cancel topic), so no slot keeps generating for nobody.
  */
 public final class CompletionCalls {
     public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(300);
@@ -32,12 +35,17 @@ public final class CompletionCalls {
     private final ModelRegistry registry;
     private final RequestSubmitter submitter;
     private final ReplyDispatcher replies;
+    private final RequestLimiter limiter;
+    private final UsageRecorder usage;
 
-    public CompletionCalls(Vertx vertx, ModelRegistry registry, RequestSubmitter submitter, ReplyDispatcher replies) {
+    public CompletionCalls(Vertx vertx, ModelRegistry registry, RequestSubmitter submitter, ReplyDispatcher replies,
+                           RequestLimiter limiter, UsageRecorder usage) {
         this.vertx = vertx;
         this.registry = registry;
         this.submitter = submitter;
         this.replies = replies;
+        this.limiter = limiter;
+        this.usage = usage;
     }
 
     /** The error message of a call whose deadline passed. */
@@ -59,11 +67,18 @@ public final class CompletionCalls {
      */
     public final class Call {
         private final String requestId;
+        private final String model;
+        private final String tenant;
+        private final RequestLimiter.Permit permit;
         private long timer = -1;
-        private boolean ended;
+        private CompletionEvent lastToken;
+        private Future<Void> ended;
 
-        private Call(String requestId) {
+        private Call(String requestId, String model, String tenant, RequestLimiter.Permit permit) {
             this.requestId = requestId;
+            this.model = model;
+            this.tenant = tenant;
+            this.permit = permit;
         }
 
         public String requestId() {
@@ -71,13 +86,14 @@ public final class CompletionCalls {
         }
 
         /**
-         * Stops relaying and tells the workers to stop generating ({@link CancelRequest}), unless the call
-         * has already ended; returns whether it was still running.
+         * Ends the call and tells the workers to stop generating ({@link CancelRequest}), unless it has already
+         * ended; returns whether it was still running.
          */
         public boolean cancel(String reason) {
-            if (!end()) {
+            if (ended != null) {
                 return false;
             }
+            end();
             submitter.cancel(new CancelRequest(requestId, reason));
             return true;
         }
@@ -96,15 +112,26 @@ public final class CompletionCalls {
             }
         }
 
-        /** Stops the deadline and the relay; false if the call had already ended. */
-        private boolean end() {
-            if (ended) {
-                return false;
+        private void observe(CompletionEvent event) {
+            if (!event.isError()) {
+                lastToken = event;
             }
-            ended = true;
-            vertx.cancelTimer(timer);
-            replies.forget(requestId);
-            return true;
+        }
+
+        /**
+         * Ends the call once, however it ends: stops waiting for events, counts the tokens the caller got, and
+         * gives its concurrency slot back (the future completes when every gateway sees it free).
+         */
+        private Future<Void> end() {
+            if (ended == null) {
+                if (timer >= 0) {
+                    vertx.cancelTimer(timer);
+                }
+                replies.forget(requestId);
+                usage.count(tenant, model, lastToken);
+                ended = permit.release();
+            }
+            return ended;
         }
     }
 
@@ -127,45 +154,55 @@ public final class CompletionCalls {
     }
 
     /**
-     * Starts a call; the future fails with an {@link ApiException} for an unknown or unusable endpoint and
-     * with 503 if Kafka does not take the request. At the deadline the call is cancelled, then the
-     * listener told.
+     * Starts a call for {@code caller} (an authenticated key: its tenant is charged, its limits apply). The
+     * future fails with an {@link ApiException}: 429 over the key's limits, 404 or 503 for an unknown or
+     * unusable endpoint, 503 if Kafka does not take the request. At the deadline the call is cancelled, then
+     * the listener told.
      */
-    public Future<Call> start(String model, String prompt, SamplingParams sampling, String tenant, Duration timeout,
+    public Future<Call> start(String model, String prompt, SamplingParams sampling, ApiKey caller, Duration timeout,
                               Listener listener) {
         Context context = vertx.getOrCreateContext();
-        return endpoint(model, tenant).compose(endpoint -> {
-            String requestId = UUID.randomUUID().toString();
-            CompletionRequest request = new CompletionRequest(requestId, model, prompt, sampling, replies.topic(), tenant,
-                    System.currentTimeMillis());
-            Call call = new Call(requestId);
-            call.timer = vertx.setTimer(timeout.toMillis(), t -> {
-                if (call.cancel(CancelRequest.TIMEOUT)) {
-                    listener.onTimeout(timeout);
-                }
-            });
-            replies.expect(requestId, context, event -> {
-                if (call.ended) {
-                    return; // cancelled or timed out while this event was on its way
-                }
-                if (event.finished() || event.isError()) {
-                    call.end();
-                }
-                listener.onEvent(event);
-            });
-            return submitter.submit(request, context)
-                    .recover(e -> {
-                        call.end();
-                        return Future.failedFuture(ApiException.unavailable("cannot queue the request: " + e.getMessage()));
-                    })
-                    .map(call);
+        return limiter.admit(caller, context).compose(permit ->
+                endpoint(model, caller.tenant())
+                        .compose(endpoint -> send(model, prompt, sampling, caller.tenant(), timeout, listener, permit, context))
+                        .onFailure(e -> permit.release()));
+    }
+
+    private Future<Call> send(String model, String prompt, SamplingParams sampling, String tenant, Duration timeout,
+                              Listener listener, RequestLimiter.Permit permit, Context context) {
+        String requestId = UUID.randomUUID().toString();
+        CompletionRequest request = new CompletionRequest(requestId, model, prompt, sampling, replies.topic(), tenant,
+                System.currentTimeMillis());
+        Call call = new Call(requestId, model, tenant, permit);
+        call.timer = vertx.setTimer(Math.max(1, timeout.toMillis()), t -> {
+            if (call.cancel(CancelRequest.TIMEOUT)) {
+                call.ended.onComplete(v -> listener.onTimeout(timeout));
+            }
         });
+        replies.expect(requestId, context, event -> {
+            if (call.ended != null) {
+                return; // cancelled or timed out while this event was on its way
+            }
+            call.observe(event);
+            if (event.finished() || event.isError()) {
+                // The answer goes out once the slot is free: the caller's next request must find it free.
+                call.end().onComplete(v -> listener.onEvent(event));
+            } else {
+                listener.onEvent(event);
+            }
+        });
+        return submitter.submit(request, context)
+                .recover(e -> {
+                    call.end();
+                    return Future.failedFuture(ApiException.unavailable("cannot queue the request: " + e.getMessage()));
+                })
+                .map(call);
     }
 
     /** Starts a call whose reply is gathered whole (see {@link CollectedCall}). */
-    public CollectedCall collect(String model, String prompt, SamplingParams sampling, String tenant, Duration timeout) {
+    public CollectedCall collect(String model, String prompt, SamplingParams sampling, ApiKey caller, Duration timeout) {
         CollectedCall collected = new CollectedCall(model);
-        collected.started(start(model, prompt, sampling, tenant, timeout, collected));
+        collected.started(start(model, prompt, sampling, caller, timeout, collected));
         return collected;
     }
 }

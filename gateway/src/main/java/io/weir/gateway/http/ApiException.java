@@ -9,15 +9,21 @@ import java.util.List;
 public final class ApiException extends RuntimeException {
     private final int status;
     private final Violation violation;
+    private final Long retryAfterSeconds;
 
     /** A schema violation, reported as pydantic would: 422 with type, location and message. */
     public record Violation(String type, List<Object> loc, String message) {
     }
 
     private ApiException(int status, String message, Violation violation) {
+        this(status, message, violation, null);
+    }
+
+    private ApiException(int status, String message, Violation violation, Long retryAfterSeconds) {
         super(message, null, false, false);
         this.status = status;
         this.violation = violation;
+        this.retryAfterSeconds = retryAfterSeconds;
     }
 
     public static ApiException badRequest(String message) {
@@ -30,6 +36,16 @@ public final class ApiException extends RuntimeException {
 
     public static ApiException unavailable(String message) {
         return new ApiException(503, message, null);
+    }
+
+    public static ApiException forbidden(String message) {
+        return new ApiException(403, message, null);
+    }
+
+    /** 429, with the whole seconds (at least 1) the caller should wait, for a Retry-After header. */
+    public static ApiException tooManyRequests(String message, java.time.Duration retryAfter) {
+        long seconds = Math.max(1, (retryAfter.toMillis() + 999) / 1000);
+        return new ApiException(429, message, null, seconds);
     }
 
     public static ApiException status(int status, String message) {
@@ -68,5 +84,10 @@ public final class ApiException extends RuntimeException {
 
     public Violation violation() {
         return violation;
+    }
+
+    /** Seconds to wait before retrying (429), or null. */
+    public Long retryAfterSeconds() {
+        return retryAfterSeconds;
     }
 }

@@ -26,6 +26,9 @@ public final class HttpErrors {
     }
 
     public static void of(RoutingContext ctx, ApiException e) {
+        if (e.retryAfterSeconds() != null && !ctx.response().headWritten()) {
+            ctx.response().putHeader("retry-after", String.valueOf(e.retryAfterSeconds()));
+        }
         if (e.violation() != null) {
             validation(ctx, e.violation());
         } else {

@@ -8,6 +8,8 @@ import com.hazelcast.config.NetworkConfig;
 import com.hazelcast.core.Hazelcast;
 import com.hazelcast.core.HazelcastInstance;
 
+import java.nio.file.Path;
+
 /**
  * Hazelcast members and clients, configured the same way everywhere: TCP/IP join on explicit
  * addresses (no multicast), no phone-home, Jet off.
@@ -25,6 +27,28 @@ public final class HazelcastNodes {
      * @param members "host:port" addresses of existing members, may be empty
      */
     public static HazelcastInstance member(String clusterName, String bindHost, int port, String... members) {
+        return Hazelcast.newHazelcastInstance(memberConfig(clusterName, bindHost, port, members));
+    }
+
+    /**
+     * Like {@link #member(String, String, int, String...)}, with the {@link DurableMaps} kept in files under
+     * {@code durableStateDir}: what a member that should survive restarts (the registry, {@code weir up}) runs.
+     */
+    public static HazelcastInstance member(String clusterName, String bindHost, int port, Path durableStateDir,
+                                           String... members) {
+        Config config = memberConfig(clusterName, bindHost, port, members);
+        var stores = DurableMaps.configure(config, durableStateDir);
+        HazelcastInstance member = Hazelcast.newHazelcastInstance(config);
+        try {
+            DurableMaps.follow(member, stores);
+        } catch (RuntimeException e) {
+            member.shutdown();
+            throw e;
+        }
+        return member;
+    }
+
+    private static Config memberConfig(String clusterName, String bindHost, int port, String... members) {
         Config config = new Config();
         config.setClusterName(clusterName);
         config.setInstanceName("weir-" + clusterName + "-" + port + "-" + System.nanoTime());
@@ -43,7 +67,7 @@ public final class HazelcastNodes {
         for (String m : members) {
             join.getTcpIpConfig().addMember(m);
         }
-        return Hazelcast.newHazelcastInstance(config);
+        return config;
     }
 
     /** A client of an existing cluster at "host:port". */

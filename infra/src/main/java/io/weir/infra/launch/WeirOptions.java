@@ -52,9 +52,10 @@ public record WeirOptions(
             options:
               --port N               HTTP port of the gateway (default 8080)
               --host ADDR            address the gateway binds (default 127.0.0.1)
-              --data DIR             data directory (default ./.weir)
+              --data DIR             data directory: Kafka log, durable state (default ./.weir)
               --model NAME=PATH      serve a Hugging Face checkpoint directory as NAME (repeatable)
-              --api-key KEY[:TENANT] accept this API key (repeatable; none: one admin key is generated)
+              --api-key KEY[:TENANT] accept this API key (repeatable; tenant "admin": an admin key;
+                                     none: one admin key is generated)
               --kafka HOST:PORT      use an existing Kafka cluster instead of the embedded broker
               --hazelcast HOST:PORT  join an existing Hazelcast cluster instead of embedding a member
               --kafka-port N         port of the embedded broker (default 9092 if free, else any)

@@ -24,6 +24,8 @@ import java.util.UUID;
  */
 public final class WeirStack implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(WeirStack.class);
+    /** Where a member keeps its durable maps (API keys, model endpoints, usage), under the data dir. */
+    public static final String DURABLE_MAPS_DIR = "maps";
 
     private final Deque<AutoCloseable> toClose = new ArrayDeque<>();
     private final List<String> banner = new ArrayList<>();
@@ -100,7 +102,8 @@ public final class WeirStack implements AutoCloseable {
     private static HazelcastInstance joinHazelcast(WeirOptions options, boolean asMember) {
         if (asMember) {
             String[] members = options.hazelcast().map(a -> new String[]{a}).orElse(new String[0]);
-            return HazelcastNodes.member(options.clusterName(), "127.0.0.1", options.hazelcastPort(), members);
+            return HazelcastNodes.member(options.clusterName(), "127.0.0.1", options.hazelcastPort(),
+                    options.dataDir().resolve(DURABLE_MAPS_DIR), members);
         }
         String address = options.hazelcast().orElseThrow(
                 () -> new IllegalArgumentException("this service needs --hazelcast HOST:PORT (or run `weir up`)"));

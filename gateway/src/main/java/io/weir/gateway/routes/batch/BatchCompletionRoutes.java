@@ -6,6 +6,7 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
 import io.weir.gateway.auth.ApiKeyAuthHandler;
+import io.weir.registry.ApiKey;
 import io.weir.gateway.completions.CollectedCall;
 import io.weir.gateway.completions.CompletionCalls;
 import io.weir.gateway.completions.CompletionResult;
@@ -45,11 +46,11 @@ public final class BatchCompletionRoutes {
             HttpErrors.of(ctx, e);
             return;
         }
-        String tenant = ApiKeyAuthHandler.tenant(ctx);
+        ApiKey caller = ApiKeyAuthHandler.apiKey(ctx);
         // One lookup for the whole batch: an unknown model is the caller's error, not one per slot.
-        calls.endpoint(batch.model(), tenant).onFailure(e -> HttpErrors.of(ctx, ApiException.of(e))).onSuccess(endpoint -> {
+        calls.endpoint(batch.model(), caller.tenant()).onFailure(e -> HttpErrors.of(ctx, ApiException.of(e))).onSuccess(endpoint -> {
             List<CollectedCall> all = batch.prompts().stream()
-                    .map(prompt -> calls.collect(batch.model(), prompt, batch.sampling(), tenant, batch.timeout()))
+                    .map(prompt -> calls.collect(batch.model(), prompt, batch.sampling(), caller, batch.timeout()))
                     .toList();
             cancelAllOnClose(ctx, all);
             whenAllEnded(all).onComplete(v -> {
@@ -114,9 +115,9 @@ public final class BatchCompletionRoutes {
             HttpErrors.of(ctx, e);
             return null;
         }
-        String tenant = ApiKeyAuthHandler.tenant(ctx);
+        ApiKey caller = ApiKeyAuthHandler.apiKey(ctx);
         List<CollectedCall> all = batch.models().stream()
-                .map(model -> calls.collect(model, batch.prompt(), batch.sampling(), tenant, batch.timeout()))
+                .map(model -> calls.collect(model, batch.prompt(), batch.sampling(), caller, batch.timeout()))
                 .toList();
         cancelAllOnClose(ctx, all);
         return all;

@@ -3,6 +3,7 @@ package io.weir.gateway.routes.egp;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
 import io.weir.gateway.auth.ApiKeyAuthHandler;
+import io.weir.registry.ApiKey;
 import io.weir.gateway.completions.CollectedCall;
 import io.weir.gateway.completions.CompletionCalls;
 import io.weir.gateway.completions.CompletionResult;
@@ -35,14 +36,14 @@ public final class EgpCompletionRoutes {
             HttpErrors.of(ctx, e);
             return;
         }
-        String tenant = ApiKeyAuthHandler.tenant(ctx);
+        ApiKey caller = ApiKeyAuthHandler.apiKey(ctx);
         if (req.stream()) {
-            calls.start(req.model(), req.prompt(), req.sampling(), tenant, CompletionCalls.DEFAULT_TIMEOUT, new StreamRelay(ctx))
+            calls.start(req.model(), req.prompt(), req.sampling(), caller, CompletionCalls.DEFAULT_TIMEOUT, new StreamRelay(ctx))
                     .onSuccess(call -> call.cancelOnClose(ctx.response()))
                     .onFailure(e -> HttpErrors.of(ctx, ApiException.of(e)));
             return;
         }
-        CollectedCall call = calls.collect(req.model(), req.prompt(), req.sampling(), tenant, CompletionCalls.DEFAULT_TIMEOUT);
+        CollectedCall call = calls.collect(req.model(), req.prompt(), req.sampling(), caller, CompletionCalls.DEFAULT_TIMEOUT);
         ctx.response().closeHandler(v -> call.cancel(CancelRequest.CLIENT_GONE));
         call.result()
                 .onSuccess(r -> {

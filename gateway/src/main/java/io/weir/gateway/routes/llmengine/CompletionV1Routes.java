@@ -51,7 +51,7 @@ public final class CompletionV1Routes {
         }
         Duration timeout = v1.timeoutSeconds() == null ? CompletionCalls.DEFAULT_TIMEOUT
                 : Duration.ofMillis((long) (v1.timeoutSeconds() * 1000));
-        calls.start(model, v1.prompt(), v1.sampling(), ApiKeyAuthHandler.tenant(ctx), timeout, relay)
+        calls.start(model, v1.prompt(), v1.sampling(), ApiKeyAuthHandler.apiKey(ctx), timeout, relay)
                 .onSuccess(call -> call.cancelOnClose(ctx.response()))
                 .onFailure(e -> HttpErrors.of(ctx, ApiException.of(e)));
     }
