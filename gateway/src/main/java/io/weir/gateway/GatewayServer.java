@@ -6,16 +6,20 @@ import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
 import io.weir.gateway.auth.ApiKeyAuthHandler;
+import io.weir.gateway.chat.ChatTemplates;
 import io.weir.gateway.completions.CompletionCalls;
 import io.weir.gateway.http.HttpErrors;
 import io.weir.gateway.routes.health.HealthRoutes;
 import io.weir.gateway.routes.llmengine.CompletionV1Routes;
 import io.weir.gateway.routes.llmengine.ModelEndpointRoutes;
+import io.weir.gateway.routes.openai.OpenAiRoutes;
 import io.weir.registry.ApiKeys;
 import io.weir.registry.ModelRegistry;
 import io.weir.registry.WorkerDirectory;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+
+import java.util.List;
 
 /** The HTTP surface: one line per route, pointing at the class that serves it. */
 final class GatewayServer {
@@ -29,6 +33,7 @@ final class GatewayServer {
         HealthRoutes health = new HealthRoutes(registry, workers);
         CompletionV1Routes v1 = new CompletionV1Routes(calls);
         ModelEndpointRoutes endpoints = new ModelEndpointRoutes(registry);
+        OpenAiRoutes openai = new OpenAiRoutes(calls, registry, new ChatTemplates());
         ApiKeyAuthHandler auth = new ApiKeyAuthHandler(keys);
 
         Router router = Router.router(vertx);
@@ -38,10 +43,17 @@ final class GatewayServer {
 
         router.route().handler(BodyHandler.create().setBodyLimit(MAX_BODY_BYTES));
         router.route("/v1/*").handler(auth);
+        router.route("/v2/*").handler(auth);
         router.post("/v1/llm/completions-sync").handler(v1::sync);
         router.post("/v1/llm/completions-stream").handler(v1::stream);
         router.get("/v1/llm/model-endpoints").handler(endpoints::list);
         router.get("/v1/llm/model-endpoints/:name").handler(endpoints::get);
+        for (String api : List.of("/v2", "/v1")) { // OpenAI-compatible: /v2 as LLM Engine serves it, /v1 as OpenAI clients expect
+            router.post(api + "/completions").handler(openai::completions);
+            router.post(api + "/chat/completions").handler(openai::chatCompletions);
+            router.get(api + "/models").handler(openai::listModels);
+            router.get(api + "/models/:model").handler(openai::getModel);
+        }
 
         router.errorHandler(404, ctx -> HttpErrors.detail(ctx, 404, "Not Found"));
         router.errorHandler(405, ctx -> HttpErrors.detail(ctx, 405, "Method Not Allowed"));

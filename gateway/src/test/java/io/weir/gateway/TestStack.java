@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 
 /**
@@ -29,12 +30,18 @@ final class TestStack implements AutoCloseable {
     }
 
     static TestStack start(String bootstrapServers) throws Exception {
+        return start(bootstrapServers, Map.of());
+    }
+
+    /** The stack serving stories260K and these further models (endpoint name to checkpoint directory). */
+    static TestStack start(String bootstrapServers, Map<String, Path> extraModels) throws Exception {
         Path model = TestModels.require(MODEL);
         int port = EmbeddedKafka.freePort();
         Path data = Files.createTempDirectory("weir-test-data");
         List<String> args = new ArrayList<>(List.of("up", "--port", String.valueOf(port), "--data", data.toString(),
                 "--model", MODEL + "=" + model, "--api-key", KEY + ":" + TENANT, "--kafka", bootstrapServers,
                 "--cluster", "weir-test-" + UUID.randomUUID(), "--max-seqs", "8"));
+        extraModels.forEach((name, dir) -> args.addAll(List.of("--model", name + "=" + dir)));
         WeirStack stack = WeirStack.start(WeirOptions.parse(args.toArray(String[]::new)), WeirStack.discoverServices());
         return new TestStack(stack, "http://127.0.0.1:" + port);
     }

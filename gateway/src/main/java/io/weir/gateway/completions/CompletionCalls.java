@@ -71,6 +71,15 @@ public final class CompletionCalls {
      */
     public Future<Call> start(String model, String prompt, SamplingParams sampling, String tenant, Duration timeout,
                               Listener listener) {
+        return start(model, prompt, null, sampling, tenant, timeout, listener);
+    }
+
+    /**
+     * The same, saying whether the worker adds the tokenizer's special tokens to the prompt (null: it does);
+     * a prompt rendered from a chat template that already holds BOS passes false.
+     */
+    public Future<Call> start(String model, String prompt, Boolean addSpecialTokens, SamplingParams sampling, String tenant,
+                              Duration timeout, Listener listener) {
         Context context = vertx.getOrCreateContext();
         return Future.fromCompletionStage(registry.getAsync(model), context).compose(found -> {
             ModelEndpoint endpoint = found.orElseThrow(() -> ApiException.notFound("Model endpoint '" + model + "' not found."));
@@ -82,7 +91,7 @@ public final class CompletionCalls {
             }
             String requestId = UUID.randomUUID().toString();
             CompletionRequest request = new CompletionRequest(requestId, model, prompt, sampling, replies.topic(), tenant,
-                    System.currentTimeMillis());
+                    System.currentTimeMillis(), addSpecialTokens);
             long timer = vertx.setTimer(timeout.toMillis(), t -> {
                 replies.forget(requestId);
                 listener.onTimeout(timeout);

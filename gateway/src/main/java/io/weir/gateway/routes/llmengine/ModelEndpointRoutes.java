@@ -61,7 +61,7 @@ public final class ModelEndpointRoutes {
                 .put("context_length", e.contextLength())
                 .put("public_inference", e.publicInference())
                 .put("labels", new JsonObject(new java.util.HashMap<>(e.labels())))
-                .putNull("chat_template_override")
+                .put("chat_template_override", e.chatTemplateOverride())
                 .putNull("spec");
     }
 
