@@ -7,6 +7,7 @@ import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
 import io.weir.gateway.auth.AdminOnlyHandler;
 import io.weir.gateway.auth.ApiKeyAuthHandler;
+import io.weir.gateway.chat.ChatTemplates;
 import io.weir.gateway.completions.CompletionCalls;
 import io.weir.gateway.http.HttpErrors;
 import io.weir.gateway.routes.batch.BatchCompletionRoutes;
@@ -18,6 +19,7 @@ import com.hazelcast.core.HazelcastInstance;
 import io.weir.gateway.routes.llmengine.ModelDownloadRoutes;
 import io.weir.gateway.routes.admin.ApiKeyAdminRoutes;
 import io.weir.gateway.routes.usage.UsageRoutes;
+import io.weir.gateway.routes.openai.OpenAiRoutes;
 import io.weir.registry.ApiKeys;
 import io.weir.registry.CheckpointPolicy;
 import io.weir.registry.ClusterSecrets;
@@ -28,6 +30,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Clock;
+import java.util.List;
 
 /** The HTTP surface: one line per route, pointing at the class that serves it. */
 final class GatewayServer {
@@ -46,6 +49,7 @@ final class GatewayServer {
         ModelDownloadRoutes downloads = new ModelDownloadRoutes(endpoints, ClusterSecrets.urlSigningKey(hazelcast), Clock.systemUTC());
         BatchCompletionRoutes batch = new BatchCompletionRoutes(calls);
         EgpCompletionRoutes egp = new EgpCompletionRoutes(calls);
+        OpenAiRoutes openai = new OpenAiRoutes(calls, registry, new ChatTemplates());
         ApiKeyAuthHandler auth = new ApiKeyAuthHandler(keys);
         ApiKeyAdminRoutes apiKeys = new ApiKeyAdminRoutes(keys);
         UsageRoutes usage = new UsageRoutes(usageLedger);
@@ -59,6 +63,7 @@ final class GatewayServer {
         router.get("/v1/llm/model-endpoints/:name/files/:file").handler(downloads::file);
         router.route().handler(BodyHandler.create().setBodyLimit(MAX_BODY_BYTES));
         router.route("/v1/*").handler(auth);
+        router.route("/v2/*").handler(auth);
         router.post("/v1/llm/completions-sync").handler(v1::sync);
         router.post("/v1/llm/completions-stream").handler(v1::stream);
         router.get("/v1/llm/model-endpoints").handler(endpoints::list);
@@ -77,6 +82,12 @@ final class GatewayServer {
         router.post("/v1/admin/api-keys").handler(apiKeys::create);
         router.get("/v1/admin/api-keys").handler(apiKeys::list);
         router.delete("/v1/admin/api-keys/:id").handler(apiKeys::revoke);
+        for (String api : List.of("/v2", "/v1")) { // OpenAI-compatible: /v2 as LLM Engine serves it, /v1 as OpenAI clients expect
+            router.post(api + "/completions").handler(openai::completions);
+            router.post(api + "/chat/completions").handler(openai::chatCompletions);
+            router.get(api + "/models").handler(openai::listModels);
+            router.get(api + "/models/:model").handler(openai::getModel);
+        }
 
         router.errorHandler(404, ctx -> HttpErrors.detail(ctx, 404, "Not Found"));
         router.errorHandler(405, ctx -> HttpErrors.detail(ctx, 405, "Method Not Allowed"));

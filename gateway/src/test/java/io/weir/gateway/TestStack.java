@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.function.Predicate;
 
@@ -36,6 +37,13 @@ final class TestStack implements AutoCloseable {
      */
     static TestStack start(String bootstrapServers, String... extraArgs) throws Exception {
         return start(bootstrapServers, Files.createTempDirectory("weir-test-data"), List.of(extraArgs), service -> true);
+    }
+
+    /** The stack serving stories260K and these further models (endpoint name to checkpoint directory). */
+    static TestStack start(String bootstrapServers, Map<String, Path> extraModels) throws Exception {
+        List<String> args = new ArrayList<>();
+        extraModels.forEach((name, dir) -> args.addAll(List.of("--model", name + "=" + dir)));
+        return start(bootstrapServers, args.toArray(String[]::new));
     }
 
     /**

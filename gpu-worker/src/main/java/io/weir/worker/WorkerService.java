@@ -3,6 +3,7 @@ package io.weir.worker;
 import io.weir.infra.kafka.ReplySender;
 import io.weir.infra.launch.ServiceContext;
 import io.weir.infra.launch.WeirService;
+import io.weir.registry.ChatTemplate;
 import io.weir.registry.EndpointStatus;
 import io.weir.registry.FleetAssignments;
 import io.weir.registry.ModelEndpoint;
@@ -14,6 +15,7 @@ import io.weir.worker.engine.LoadedModel;
 import io.weir.worker.kafka.CancelConsumer;
 import io.weir.worker.model.RandomCheckpoint;
 import io.weir.worker.model.TarCheckpoint;
+import io.weir.worker.tokenizer.CheckpointChatTemplate;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -161,6 +163,9 @@ public final class WorkerService implements WeirService {
                 Path dir = checkpointDirectory(endpoint);
                 LoadedModel model = LoadedModel.load(name, dir, context.options().maxSlots());
                 hosts.put(name, new ModelHost(model, endpoint.checkpointPath(), context.kafka(), workerId, replies));
+                // Published before READY: gateways render chat prompts from it and may not see the checkpoint.
+                CheckpointChatTemplate chat = CheckpointChatTemplate.read(dir);
+                registry.update(name, e -> e.withChatTemplate(new ChatTemplate(chat.template(), chat.bosToken(), chat.eosToken())));
                 registry.setStatus(name, EndpointStatus.READY, null, model.config().maxSeqLen());
                 beat();
                 LOG.info("{} serves {} on {}", workerId, name, model.runner().backendName());

@@ -16,7 +16,7 @@ class ScalingPolicyTest {
     private static ModelEndpoint endpoint(int min, int max) {
         Instant t = Instant.EPOCH;
         return new ModelEndpoint("m", "m", "hugging_face", "/x", EndpointStatus.READY, null, "vllm", 1, null, min, max, 2,
-                Map.of(), "t", true, 512, t, t);
+                Map.of(), "t", true, 512, t, t, null, null);
     }
 
     private static ScalingPolicy.Observation seen(int workers, int load, boolean demand, long quietMs) {

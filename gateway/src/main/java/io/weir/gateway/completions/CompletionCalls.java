@@ -161,19 +161,28 @@ public final class CompletionCalls {
      */
     public Future<Call> start(String model, String prompt, SamplingParams sampling, ApiKey caller, Duration timeout,
                               Listener listener) {
+        return start(model, prompt, null, sampling, caller, timeout, listener);
+    }
+
+    /**
+     * The same, saying whether the worker adds the tokenizer's special tokens to the prompt (null: it does);
+     * a prompt rendered from a chat template that already holds BOS passes false.
+     */
+    public Future<Call> start(String model, String prompt, Boolean addSpecialTokens, SamplingParams sampling, ApiKey caller,
+                              Duration timeout, Listener listener) {
         Context context = vertx.getOrCreateContext();
+        CompletionRequest request = new CompletionRequest(UUID.randomUUID().toString(), model, prompt, sampling,
+                replies.topic(), caller.tenant(), System.currentTimeMillis(), addSpecialTokens);
         return limiter.admit(caller, context).compose(permit ->
                 endpoint(model, caller.tenant())
-                        .compose(endpoint -> send(model, prompt, sampling, caller.tenant(), timeout, listener, permit, context))
+                        .compose(endpoint -> send(request, timeout, listener, permit, context))
                         .onFailure(e -> permit.release()));
     }
 
-    private Future<Call> send(String model, String prompt, SamplingParams sampling, String tenant, Duration timeout,
-                              Listener listener, RequestLimiter.Permit permit, Context context) {
-        String requestId = UUID.randomUUID().toString();
-        CompletionRequest request = new CompletionRequest(requestId, model, prompt, sampling, replies.topic(), tenant,
-                System.currentTimeMillis());
-        Call call = new Call(requestId, model, tenant, permit);
+    private Future<Call> send(CompletionRequest request, Duration timeout, Listener listener, RequestLimiter.Permit permit,
+                              Context context) {
+        String requestId = request.requestId();
+        Call call = new Call(requestId, request.model(), request.tenant(), permit);
         call.timer = vertx.setTimer(Math.max(1, timeout.toMillis()), t -> {
             if (call.cancel(CancelRequest.TIMEOUT)) {
                 call.ended.onComplete(v -> listener.onTimeout(timeout));

@@ -39,6 +39,12 @@ public final class JsonFields {
         return new JsonFields(object);
     }
 
+    /** The raw value of a field for shapes the typed reads do not cover (unions, objects); null when absent or null. */
+    public JsonNode node(String field) {
+        JsonNode v = body.get(field);
+        return v == null || v.isNull() ? null : v;
+    }
+
     public boolean has(String field) {
         JsonNode v = body.get(field);
         return v != null && !v.isNull();

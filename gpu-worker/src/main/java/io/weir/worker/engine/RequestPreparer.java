@@ -7,6 +7,9 @@ import io.weir.infra.messages.CompletionRequest;
  * user errors (HTTP 400) with vLLM's wording for context overflow, which clients already parse.
  */
 public final class RequestPreparer {
+    /** Most alternatives a token event may carry (vLLM's default max_logprobs, OpenAI chat's top_logprobs limit). */
+    public static final int MAX_TOP_LOGPROBS = 20;
+
     private final LoadedModel model;
 
     public RequestPreparer(LoadedModel model) {
@@ -35,11 +38,22 @@ public final class RequestPreparer {
         if (maxNew <= 0) {
             throw new RejectedRequestException(400, "max_new_tokens must be positive, got " + maxNew);
         }
-        int[] ids = model.tokenizer().encode(request.prompt(), true);
+        int topLogprobs = request.sampling().effectiveTopLogprobs();
+        if (topLogprobs < 0 || topLogprobs > MAX_TOP_LOGPROBS) {
+            throw new RejectedRequestException(400, "top_logprobs must be between 0 and " + MAX_TOP_LOGPROBS + ", got " + topLogprobs);
+        }
+        int[] ids = model.tokenizer().encode(request.prompt(), request.effectiveAddSpecialTokens());
         if (ids.length == 0) {
-            throw new RejectedRequestException(400, "the prompt is empty and this model adds no BOS token");
+            throw new RejectedRequestException(400, request.effectiveAddSpecialTokens()
+                    ? "the prompt is empty and this model adds no BOS token"
+                    : "the prompt is empty (and add_special_tokens is false)");
         }
         int context = model.config().maxSeqLen();
+        if (request.sampling().effectiveFitToContext() && ids.length < context && (long) ids.length + maxNew > context) {
+            // The caller gave no budget of its own: generate up to the end of the context.
+            maxNew = context - ids.length;
+            request = request.withSampling(request.sampling().withMaxNewTokens(maxNew));
+        }
         if ((long) ids.length + maxNew > context) {
             throw new RejectedRequestException(400, "This model's maximum context length is " + context
                     + " tokens. However, you requested " + (ids.length + (long) maxNew) + " tokens (" + ids.length

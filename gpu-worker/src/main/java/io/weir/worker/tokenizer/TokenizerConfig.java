@@ -73,7 +73,7 @@ record TokenizerConfig(String tokenizerClass, Boolean addBosToken, Boolean addEo
         return values;
     }
 
-    private static JsonNode readIfPresent(Path file) {
+    static JsonNode readIfPresent(Path file) {
         if (!Files.isRegularFile(file)) {
             return TokenizerJson.MAPPER.createObjectNode();
         }

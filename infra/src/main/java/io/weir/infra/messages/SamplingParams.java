@@ -20,6 +20,9 @@ import java.util.List;
  * @param topLogprobs           also attach the n most likely alternatives (0 = none)
  * @param seed                  seeds the sampler's RNG so sampled text is reproducible
  * @param skipSpecialTokens     leave special tokens (BOS/EOS...) out of the text
+ * @param fitToContext          maxNewTokens is only an upper bound: the worker lowers it to what the context
+ *                              leaves after the prompt instead of refusing the request (OpenAI chat's default
+ *                              when max_tokens is not given); null means false
  */
 public record SamplingParams(
         int maxNewTokens,
@@ -33,7 +36,16 @@ public record SamplingParams(
         Boolean returnLogProbs,
         Integer topLogprobs,
         Long seed,
-        Boolean skipSpecialTokens) {
+        Boolean skipSpecialTokens,
+        Boolean fitToContext) {
+
+    /** Parameters whose maxNewTokens must fit the context with the prompt. */
+    public SamplingParams(int maxNewTokens, double temperature, Integer topK, Double topP, Double presencePenalty,
+                          Double frequencyPenalty, List<String> stopSequences, Boolean includeStopStrInOutput,
+                          Boolean returnLogProbs, Integer topLogprobs, Long seed, Boolean skipSpecialTokens) {
+        this(maxNewTokens, temperature, topK, topP, presencePenalty, frequencyPenalty, stopSequences,
+                includeStopStrInOutput, returnLogProbs, topLogprobs, seed, skipSpecialTokens, null);
+    }
 
     public static SamplingParams greedy(int maxNewTokens) {
         return new SamplingParams(maxNewTokens, 0.0, null, null, null, null, null, null, null, null, null, null);
@@ -41,7 +53,13 @@ public record SamplingParams(
 
     public SamplingParams withSeed(Long newSeed) {
         return new SamplingParams(maxNewTokens, temperature, topK, topP, presencePenalty, frequencyPenalty, stopSequences,
-                includeStopStrInOutput, returnLogProbs, topLogprobs, newSeed, skipSpecialTokens);
+                includeStopStrInOutput, returnLogProbs, topLogprobs, newSeed, skipSpecialTokens, fitToContext);
+    }
+
+    /** The same parameters with another token budget. */
+    public SamplingParams withMaxNewTokens(int newMaxNewTokens) {
+        return new SamplingParams(newMaxNewTokens, temperature, topK, topP, presencePenalty, frequencyPenalty, stopSequences,
+                includeStopStrInOutput, returnLogProbs, topLogprobs, seed, skipSpecialTokens, fitToContext);
     }
 
     @JsonIgnore
@@ -72,6 +90,11 @@ public record SamplingParams(
     @JsonIgnore
     public boolean effectiveSkipSpecialTokens() {
         return skipSpecialTokens == null || skipSpecialTokens;
+    }
+
+    @JsonIgnore
+    public boolean effectiveFitToContext() {
+        return Boolean.TRUE.equals(fitToContext);
     }
 
     @JsonIgnore

@@ -26,6 +26,27 @@ class MessageJsonTest {
     }
 
     @Test
+    void promptAndBudgetOptionsRoundTripAndDefaultWhenAbsent() throws Exception {
+        SamplingParams sampling = new SamplingParams(512, 1.0, null, null, null, null, null, null, null, null, 7L, null, true);
+        CompletionRequest chat = new CompletionRequest("r-2", "m", "<s>[INST] hi [/INST]", sampling, "weir.replies.x", "t", 1L, false);
+        String json = Json.toString(chat);
+        assertEquals(chat, Json.fromString(json, CompletionRequest.class));
+        JsonNode tree = Json.MAPPER.readTree(json);
+        assertFalse(tree.get("add_special_tokens").asBoolean());
+        assertTrue(tree.get("sampling").get("fit_to_context").asBoolean());
+        assertFalse(chat.effectiveAddSpecialTokens());
+        assertTrue(chat.sampling().effectiveFitToContext());
+
+        CompletionRequest plain = new CompletionRequest("r-3", "m", "Once", SamplingParams.greedy(4), "weir.replies.x", "t", 1L);
+        JsonNode plainTree = Json.MAPPER.readTree(Json.toString(plain));
+        assertFalse(plainTree.has("add_special_tokens"), "unset options are omitted");
+        assertFalse(plainTree.get("sampling").has("fit_to_context"));
+        assertTrue(plain.effectiveAddSpecialTokens());
+        assertFalse(plain.sampling().effectiveFitToContext());
+        assertEquals(9, chat.withSampling(sampling.withMaxNewTokens(9)).sampling().maxNewTokens());
+    }
+
+    @Test
     void externalProducersMayOmitOptionalFields() {
         String json = """
                 {"request_id":"r","model":"m","prompt":"p","sampling":{"max_new_tokens":4,"temperature":0},

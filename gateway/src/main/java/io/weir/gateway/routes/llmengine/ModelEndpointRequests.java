@@ -55,7 +55,7 @@ final class ModelEndpointRequests {
         boolean publicInference = orDefault(f.optionalBoolean("public_inference"), true);
         return new ModelEndpoint(name, modelName, source, checkpointPath, EndpointStatus.UPDATE_PENDING, null, framework,
                 numShards, null, workers.min(), workers.max(), workers.perWorker(), Map.copyOf(labels), owner,
-                publicInference, null, now, now);
+                publicInference, null, now, now, f.optionalString("chat_template_override"), null);
     }
 
     /** The change an update body asks for; a new checkpoint_path sends the endpoint back to UPDATE_PENDING. */
@@ -66,6 +66,7 @@ final class ModelEndpointRequests {
         Map<String, String> labels = f.optionalStringMap("labels");
         Boolean publicInference = f.optionalBoolean("public_inference");
         String modelName = f.optionalString("model_name");
+        String chatTemplateOverride = f.optionalString("chat_template_override");
         return current -> {
             Workers workers = workers(f, new Workers(current.minWorkers(), current.maxWorkers(), current.perWorker()));
             boolean reload = newPath != null && !newPath.equals(current.checkpointPath());
@@ -75,7 +76,9 @@ final class ModelEndpointRequests {
                     current.inferenceFramework(), current.numShards(), current.quantize(), workers.min(), workers.max(),
                     workers.perWorker(), labels == null ? current.labels() : Map.copyOf(labels), current.ownerTenant(),
                     publicInference == null ? current.publicInference() : publicInference,
-                    reload ? null : current.contextLength(), current.createdAt(), now);
+                    reload ? null : current.contextLength(), current.createdAt(), now,
+                    orDefault(chatTemplateOverride, current.chatTemplateOverride()),
+                    reload ? null : current.chatTemplate()); // a reloaded checkpoint publishes its own template
         };
     }
 

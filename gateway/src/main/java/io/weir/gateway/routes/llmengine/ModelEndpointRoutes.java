@@ -151,7 +151,7 @@ public final class ModelEndpointRoutes {
                 .put("per_worker", e.perWorker())
                 .put("public_inference", e.publicInference())
                 .put("labels", new JsonObject(new java.util.HashMap<>(e.labels())))
-                .putNull("chat_template_override")
+                .put("chat_template_override", e.chatTemplateOverride())
                 .putNull("spec");
     }
 
