@@ -52,7 +52,7 @@ class WeirUpProcessTest {
     }
 
     @Test
-    void upServesWithAGeneratedKeyStopsOnSigtermAndKeepsTheKeysAcrossRestarts() throws Exception {
+    void upServesWithAGeneratedKeyStopsOnSigtermAndKeepsKeysAndEndpointsAcrossRestarts() throws Exception {
         Path data = Files.createTempDirectory("weir-up-test");
         int port = EmbeddedKafka.freePort();
         String prompt = "{\"prompt\": \"Once upon a time\", \"max_new_tokens\": 8, \"temperature\": 0}";
@@ -74,6 +74,12 @@ class WeirUpProcessTest {
         assertEquals(200, created.status(), created.body());
         String teamKey = created.json().get("key").asText();
         assertEquals(200, client.post(path, prompt, "authorization", HttpTestClient.basic(teamKey)).status());
+        // An endpoint created over the Model API (private to team-up, scaled to zero when idle) must outlive it too.
+        String endpoint = "{\"name\": \"team-model\", \"model_name\": \"stories\", \"checkpoint_path\": \""
+                + TestModels.require(TestStack.MODEL) + "\", \"min_workers\": 0, \"public_inference\": false}";
+        assertEquals(200, client.post("/v1/llm/model-endpoints", endpoint, "authorization", HttpTestClient.basic(teamKey)).status());
+        Await.until("team-model READY", java.time.Duration.ofSeconds(60), () -> "READY".equals(
+                client.get("/v1/llm/model-endpoints/team-model", "authorization", HttpTestClient.basic(teamKey)).json().get("status").asText()));
         stop(first.process());
 
         Running second = start(data, port);
@@ -86,6 +92,16 @@ class WeirUpProcessTest {
             assertEquals(200, team.status(), "a key created through the admin API survives a restart: " + team.body());
             HttpTestClient.Response usage = client.get("/v1/usage", "authorization", HttpTestClient.basic(teamKey));
             assertEquals("team-up", usage.json().get("tenant").asText());
+            HttpTestClient.Response model = client.get("/v1/llm/model-endpoints/team-model", "authorization", HttpTestClient.basic(teamKey));
+            assertEquals(200, model.status(), "an endpoint survives a full restart: " + model.body());
+            assertEquals("READY", model.json().get("status").asText());
+            assertEquals(false, model.json().get("public_inference").asBoolean());
+            assertEquals(404, client.get("/v1/llm/model-endpoints/team-model", "authorization", HttpTestClient.basic(key)).status(),
+                    "still private to its tenant");
+            HttpTestClient.Response served = client.post("/v1/llm/completions-sync?model_endpoint_name=team-model", prompt,
+                    "authorization", HttpTestClient.basic(teamKey));
+            assertEquals(200, served.status(), "served after the restart (from zero): " + served.body());
+            assertTrue(goldenCompletion().startsWith(served.json().get("output").get("text").asText()));
         } finally {
             stop(second.process());
         }

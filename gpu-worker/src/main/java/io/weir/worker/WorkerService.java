@@ -42,6 +42,8 @@ public final class WorkerService implements WeirService {
     private static final Logger LOG = LoggerFactory.getLogger(WorkerService.class);
     /** The demo model's weights are random but fixed, so its (gibberish) output is reproducible. */
     private static final long DEMO_SEED = 42;
+    private static final long SYSTEM_MEMORY_BYTES =
+            ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean()).getTotalMemorySize();
 
     @Override
     public String name() {
@@ -207,7 +209,7 @@ public final class WorkerService implements WeirService {
                 Map<String, Integer> load = new java.util.HashMap<>();
                 hosts.forEach((name, host) -> load.put(name, host.load()));
                 directory.heartbeat(new WorkerInfo(workerId, backend, Runtime.getRuntime().availableProcessors() + " CPUs",
-                        context.options().maxModels(), List.copyOf(hosts.keySet()), load, Instant.now()));
+                        SYSTEM_MEMORY_BYTES, context.options().maxModels(), List.copyOf(hosts.keySet()), load, Instant.now()));
             } catch (RuntimeException e) {
                 LOG.warn("heartbeat failed: {}", e.toString());
             }

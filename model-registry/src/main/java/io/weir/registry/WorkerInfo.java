@@ -9,10 +9,11 @@ import java.util.Map;
  *
  * @param backend   "cpu" or "cuda": the kernel library backend it runs
  * @param device    what it runs on, e.g. "2 CPUs" or "NVIDIA H100"
+ * @param memoryBytes memory of its device (system memory for the CPU backend)
  * @param maxModels how many endpoints it may serve at once
  * @param models    endpoint names it has loaded and serves
  * @param load      per endpoint it serves: requests running or waiting in its engine now
  */
-public record WorkerInfo(String workerId, String backend, String device, int maxModels, List<String> models,
+public record WorkerInfo(String workerId, String backend, String device, long memoryBytes, int maxModels, List<String> models,
                          Map<String, Integer> load, Instant heartbeatAt) {
 }
