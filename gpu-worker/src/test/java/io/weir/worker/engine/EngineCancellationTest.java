@@ -3,7 +3,6 @@ package io.weir.worker.engine;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.weir.infra.json.Json;
 import io.weir.infra.messages.CompletionEvent;
-import io.weir.infra.messages.CompletionRequest;
 import io.weir.infra.messages.SamplingParams;
 import io.weir.infra.testing.TestModels;
 import org.junit.jupiter.api.AfterAll;
@@ -12,17 +11,10 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
-import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
-import java.util.function.Consumer;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -40,49 +32,34 @@ class EngineCancellationTest {
     private static final String LONG_PROMPT = "Once upon a time";
     private static final int LONG_TOKENS = 300;
 
-    private LoadedModel model;
+    private EngineHarness harness;
     private EngineLoop engine;
-    private RequestPreparer preparer;
     private JsonNode golden;
-    private final Map<String, List<CompletionEvent>> events = new ConcurrentHashMap<>();
-    private final Map<String, CountDownLatch> done = new ConcurrentHashMap<>();
-    private final List<String> emitted = new CopyOnWriteArrayList<>(); // request id of every event, in order
-    private volatile Consumer<CompletionEvent> onEvent = e -> { };
 
     @BeforeAll
     void load() throws Exception {
-        Path dir = TestModels.require("stories260K");
-        golden = Json.MAPPER.readTree(dir.resolve("golden.json").toFile()).get("cases").get(2);
-        model = LoadedModel.load("stories260K", dir, 1); // one slot: a second request must wait
-        engine = new EngineLoop(model, (topic, e) -> {
-            onEvent.accept(e);
-            emitted.add(e.requestId());
-            events.computeIfAbsent(e.requestId(), k -> new CopyOnWriteArrayList<>()).add(e);
-        });
-        preparer = new RequestPreparer(model);
+        golden = Json.MAPPER.readTree(TestModels.require("stories260K").resolve("golden.json").toFile()).get("cases").get(2);
+        harness = new EngineHarness(1); // one slot: a second request must wait
+        engine = harness.engine;
     }
 
     @AfterEach
     void engineIsIdleAgain() {
-        onEvent = e -> { };
+        harness.onEvent = e -> { };
         awaitTrue(() -> engine.runningCount() == 0 && engine.waitingCount() == 0, "the engine holds no request");
     }
 
     @AfterAll
     void close() throws Exception {
-        engine.close();
-        model.close();
+        harness.close();
     }
 
     private void submit(String id, String prompt, int maxNewTokens) throws Exception {
-        done.put(id, new CountDownLatch(1));
-        CompletionRequest r = new CompletionRequest(id, "stories260K", prompt, SamplingParams.greedy(maxNewTokens), "t", "x", 0);
-        engine.submit(preparer.prepare(r, () -> done.get(id).countDown()));
+        harness.submit(id, prompt, SamplingParams.greedy(maxNewTokens));
     }
 
     private List<CompletionEvent> await(String id) throws InterruptedException {
-        assertTrue(done.get(id).await(60, TimeUnit.SECONDS), "request " + id + " ended");
-        return events.get(id);
+        return harness.await(id);
     }
 
     private static void awaitTrue(BooleanSupplier condition, String what) {
@@ -93,16 +70,10 @@ class EngineCancellationTest {
         }
     }
 
-    private static String text(List<CompletionEvent> es) {
-        StringBuilder sb = new StringBuilder();
-        es.forEach(e -> sb.append(e.text()));
-        return sb.toString();
-    }
-
     @Test
     void aRunningRequestCancelledMidStepGeneratesNoFurtherTokenAndItsSlotGoesToTheQueuedRequest() throws Exception {
         long cancelledBefore = engine.cancelledCount();
-        onEvent = e -> {
+        harness.onEvent = e -> {
             if (e.requestId().equals("long-1") && e.seq() == 4) {
                 engine.cancel("long-1"); // lands during the step that sampled token 5
             }
@@ -121,15 +92,15 @@ class EngineCancellationTest {
         assertTrue(cancelled.subList(0, 5).stream().noneMatch(CompletionEvent::finished));
 
         List<CompletionEvent> queued = await("queued-1");
-        assertEquals(golden.get("completion_text").asText(), text(queued), "the queued request ran in the freed slot");
-        assertTrue(emitted.lastIndexOf("long-1") < emitted.indexOf("queued-1"), "it started only once the slot was freed");
+        assertEquals(golden.get("completion_text").asText(), EngineHarness.text(queued), "the queued request ran in the freed slot");
+        assertTrue(harness.emitted.lastIndexOf("long-1") < harness.emitted.indexOf("queued-1"), "it started only once the slot was freed");
         assertEquals(cancelledBefore + 1, engine.cancelledCount());
     }
 
     @Test
     void aWaitingRequestCancelledNeverStarts() throws Exception {
         long cancelledBefore = engine.cancelledCount();
-        onEvent = e -> {
+        harness.onEvent = e -> {
             if (e.requestId().equals("long-2") && e.seq() == 1) {
                 engine.cancel("waiting-2"); // behind long-2, which holds the only slot
             } else if (e.requestId().equals("long-2") && e.seq() == 3) {
@@ -164,7 +135,7 @@ class EngineCancellationTest {
         assertEquals(1, early.size());
         assertEquals("cancelled", early.getFirst().finishReason());
         assertEquals(0, early.getFirst().numCompletionTokens());
-        assertEquals(golden.get("completion_text").asText(), text(await("after-3")));
+        assertEquals(golden.get("completion_text").asText(), EngineHarness.text(await("after-3")));
         assertEquals(tokensBefore + 32, engine.generatedTokens(), "only the request that was not cancelled generated");
     }
 
@@ -175,8 +146,8 @@ class EngineCancellationTest {
         long cancelledBefore = engine.cancelledCount();
         engine.cancel("finished-4");
         submit("next-4", golden.get("prompt").asText(), 32);
-        assertEquals(golden.get("completion_text").asText(), text(await("next-4")));
+        assertEquals(golden.get("completion_text").asText(), EngineHarness.text(await("next-4")));
         assertEquals(cancelledBefore, engine.cancelledCount());
-        assertEquals(8, events.get("finished-4").size(), "no cancelled event for a request that had ended");
+        assertEquals(8, harness.eventsOf("finished-4").size(), "no cancelled event for a request that had ended");
     }
 }

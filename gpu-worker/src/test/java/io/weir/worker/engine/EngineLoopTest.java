@@ -11,13 +11,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -28,45 +23,31 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class EngineLoopTest {
-    private LoadedModel model;
-    private EngineLoop engine;
-    private RequestPreparer preparer;
-    private final Map<String, List<CompletionEvent>> events = new ConcurrentHashMap<>();
-    private final Map<String, CountDownLatch> done = new ConcurrentHashMap<>();
+    private EngineHarness harness;
     private List<JsonNode> golden;
 
     @BeforeAll
     void load() throws Exception {
-        Path dir = TestModels.require("stories260K");
         golden = new ArrayList<>();
-        Json.MAPPER.readTree(dir.resolve("golden.json").toFile()).get("cases").forEach(golden::add);
-        model = LoadedModel.load("stories260K", dir, 4); // fewer slots than requests: some must wait
-        engine = new EngineLoop(model, (topic, e) -> events.computeIfAbsent(e.requestId(), k -> new ArrayList<>()).add(e));
-        preparer = new RequestPreparer(model);
+        Json.MAPPER.readTree(TestModels.require("stories260K").resolve("golden.json").toFile()).get("cases").forEach(golden::add);
+        harness = new EngineHarness(4); // fewer slots than requests: some must wait
     }
 
     @AfterAll
     void close() throws Exception {
-        engine.close();
-        model.close();
+        harness.close();
     }
 
     private String submit(String id, String prompt, SamplingParams params) throws Exception {
-        done.put(id, new CountDownLatch(1));
-        CompletionRequest r = new CompletionRequest(id, "stories260K", prompt, params, "t", "tenant", System.currentTimeMillis());
-        engine.submit(preparer.prepare(r, () -> done.get(id).countDown()));
-        return id;
+        return harness.submit(id, prompt, params);
     }
 
     private List<CompletionEvent> await(String id) throws InterruptedException {
-        assertTrue(done.get(id).await(60, TimeUnit.SECONDS), "request " + id + " finished");
-        return events.get(id);
+        return harness.await(id);
     }
 
     private static String text(List<CompletionEvent> es) {
-        StringBuilder sb = new StringBuilder();
-        es.forEach(e -> sb.append(e.text()));
-        return sb.toString();
+        return EngineHarness.text(es);
     }
 
     @Test
@@ -127,7 +108,7 @@ class EngineLoopTest {
     @Test
     void contextOverflowIsRejectedBeforeTakingASlot() {
         var e = org.junit.jupiter.api.Assertions.assertThrows(RequestPreparer.RejectedRequestException.class, () ->
-                preparer.prepare(new CompletionRequest("long", "m", "Once upon a time", SamplingParams.greedy(600), "t", "x", 0), () -> { }));
+                harness.preparer.prepare(new CompletionRequest("long", "m", "Once upon a time", SamplingParams.greedy(600), "t", "x", 0), () -> { }));
         assertEquals(400, e.status());
         assertTrue(e.getMessage().contains("maximum context length is 512"), e.getMessage());
     }
