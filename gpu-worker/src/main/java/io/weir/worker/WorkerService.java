@@ -9,7 +9,10 @@ import io.weir.registry.ModelRegistry;
 import io.weir.registry.RegistryService;
 import io.weir.registry.WorkerDirectory;
 import io.weir.registry.WorkerInfo;
+import io.weir.infra.launch.WeirOptions;
+import io.weir.worker.engine.EngineSettings;
 import io.weir.worker.engine.LoadedModel;
+import io.weir.worker.kernels.WeightStorage;
 import io.weir.worker.model.RandomCheckpoint;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.slf4j.Logger;
@@ -100,7 +103,7 @@ public final class WorkerService implements WeirService {
                 if (endpoint.labels().containsKey(RegistryService.DEMO_LABEL) && !Files.exists(dir.resolve("config.json"))) {
                     RandomCheckpoint.write(dir, RandomCheckpoint.Spec.tiny(DEMO_SEED));
                 }
-                LoadedModel model = LoadedModel.load(name, dir, context.options().maxSlots());
+                LoadedModel model = LoadedModel.load(name, dir, engineSettings(context.options()));
                 hosts.put(name, new ModelHost(model, context.kafka(), workerId, replies));
                 registry.setStatus(name, EndpointStatus.READY, null, model.config().maxSeqLen());
                 beat();
@@ -111,6 +114,11 @@ public final class WorkerService implements WeirService {
                 loadErrors.add(name + ": " + reason);
                 registry.setStatus(name, EndpointStatus.UPDATE_FAILED, reason, null);
             }
+        }
+
+        private static EngineSettings engineSettings(WeirOptions o) {
+            return new EngineSettings(o.maxSlots(), o.maxBatchTokens(), (long) o.kvCacheMb() << 20, o.kvBlockSize(),
+                    WeightStorage.parse(o.quantize()));
         }
 
         private void beat() {

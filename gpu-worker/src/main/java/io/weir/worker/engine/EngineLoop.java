@@ -1,147 +1,232 @@
 package io.weir.worker.engine;
 
 import io.weir.infra.messages.CompletionEvent;
+import io.weir.worker.kvcache.BlockManager;
+import io.weir.worker.model.ModelRunner;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The engine of one model on one worker: a thread running steps. Each step admits waiting requests into
- * free KV-cache slots, runs all running sequences through one batched forward (decoding ones one token,
- * prefilling ones a chunk of their prompt), samples, emits, and retires finished sequences at once.
- * Requests thus join and leave between steps (iteration-level scheduling), and concurrent streams
- * advance together.
+ * The engine of one model on one worker: a thread running steps (iteration-level scheduling). Each step admits
+ * waiting requests while there is room (at most {@code maxSeqs} running, and KV blocks for their prompts), then
+ * runs one batched forward over up to {@code maxBatchTokens} rows: one row per decoding sequence first, then
+ * prompt chunks of prefilling ones in the rows left (chunked prefill, so a long prompt never stalls the streams).
+ * It samples, emits, and retires finished sequences at once, giving their blocks back.
+ *
+ * <p>KV blocks are taken as sequences grow. When a decoding sequence needs a block and none is left, the
+ * youngest running sequence is preempted: it gives its blocks back and waits at the head of the queue, to be
+ * recomputed (prompt plus the tokens it already produced) when there is room. Its output continues exactly where
+ * it stopped. Prompts sharing a cached prefix reuse its blocks ({@link BlockManager}).
  */
 public final class EngineLoop implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(EngineLoop.class);
 
     private final LoadedModel model;
     private final EventSink sink;
-    private final LinkedBlockingQueue<PreparedRequest> waiting = new LinkedBlockingQueue<>();
-    private final ArrayDeque<Integer> freeSlots = new ArrayDeque<>();
-    private final List<Sequence> running = new ArrayList<>();
-    private final float[] logits;        // (vocab) the row a sequence samples from
-    private final float[] batchLogits;   // (maxBatch, vocab) every row of a step
+    private final int maxSeqs;
+    private final int maxBatchTokens;
+    private final BlockManager blocks;
+    private final LinkedBlockingQueue<PreparedRequest> incoming = new LinkedBlockingQueue<>();
+    private final ArrayDeque<Sequence> waiting = new ArrayDeque<>(); // engine thread: preempted first, then new
+    private final List<Sequence> running = new ArrayList<>();       // engine thread, in admission order
+    private final StepPlan plan;
+    private final float[] logits;
     private final Thread thread;
+    private long arrivals;
+    private int rotation;          // fairness when decoding sequences outnumber the rows of a step
+    private volatile int waitingSize, runningSize;
     private volatile boolean stopping;
+    private volatile long steps, promptTokens, sampledTokens, preemptions;
 
     public EngineLoop(LoadedModel model, EventSink sink) {
         this.model = model;
         this.sink = sink;
-        for (int s = 0; s < model.runner().maxSlots(); s++) {
-            freeSlots.add(s);
-        }
+        ModelRunner runner = model.runner();
+        this.maxSeqs = model.settings().maxSeqs();
+        this.maxBatchTokens = runner.maxBatch();
+        this.blocks = new BlockManager(runner.kvBlocks(), runner.kvBlockSize());
+        this.plan = new StepPlan(maxBatchTokens, runner.tableStride());
         this.logits = new float[model.config().vocabSize()];
-        this.batchLogits = new float[model.runner().maxBatch() * model.config().vocabSize()];
         this.thread = Thread.ofPlatform().name("engine-" + model.name()).start(this::run);
     }
 
     /** Queues a request; thread-safe. */
     public void submit(PreparedRequest request) {
-        waiting.add(request);
+        incoming.add(request);
     }
 
-    /** Requests waiting for a slot. */
+    /** Requests waiting to run (new, or preempted and waiting for room). */
     public int waitingCount() {
-        return waiting.size();
+        return incoming.size() + waitingSize;
     }
 
     public int maxSequences() {
-        return model.runner().maxSlots();
+        return maxSeqs;
+    }
+
+    /** A snapshot of the counters and the KV cache; thread-safe. */
+    public EngineStats stats() {
+        return new EngineStats(runningSize, waitingCount(), steps, promptTokens, sampledTokens, preemptions, blocks.stats());
     }
 
     private void run() {
         try {
             while (!stopping) {
-                if (running.isEmpty()) {
-                    PreparedRequest next = waiting.poll(200, TimeUnit.MILLISECONDS);
+                if (running.isEmpty() && waiting.isEmpty()) {
+                    PreparedRequest next = incoming.poll(200, TimeUnit.MILLISECONDS);
                     if (next == null) {
                         continue;
                     }
-                    admit(next);
+                    enqueue(next);
                 }
                 PreparedRequest next;
-                while (!freeSlots.isEmpty() && (next = waiting.poll()) != null) {
-                    admit(next);
+                while ((next = incoming.poll()) != null) {
+                    enqueue(next);
                 }
-                step();
+                admit();
+                if (!running.isEmpty()) {
+                    step();
+                }
+                publishSizes();
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        } catch (RuntimeException | Error e) {
+            LOG.error("engine of {} stopped", model.name(), e);
         } finally {
-            running.forEach(s -> retire(s, s.fail(503, "worker shutting down")));
+            for (Sequence s : running) {
+                retire(s, s.fail(503, "worker shutting down"));
+            }
+            for (Sequence s : waiting) {
+                retire(s, s.fail(503, "worker shutting down"));
+            }
             running.clear();
+            waiting.clear();
         }
     }
 
-    private void admit(PreparedRequest request) {
-        running.add(new Sequence(request, freeSlots.pop(), model));
+    private void enqueue(PreparedRequest request) {
+        waiting.addLast(new Sequence(request, model, arrivals++));
     }
 
-    /**
-     * One step: a single batched forward over every running sequence. Decoding sequences go first, one row
-     * each; prefilling ones share the rows left (chunked prefill), so a long prompt never stalls the others.
-     */
+    /** Moves waiting sequences into the running batch while there is room for their prompts. */
+    private void admit() {
+        while (!waiting.isEmpty() && running.size() < maxSeqs) {
+            Sequence seq = waiting.peekFirst();
+            int cached = blocks.matchPrefix(seq.blocks, seq.tokens(), seq.length());
+            if (blocks.blocksNeeded(seq.blocks, seq.length() - 1) > blocks.freeBlocks()) {
+                blocks.release(seq.blocks); // no room yet: wait for running sequences to finish
+                return;
+            }
+            waiting.removeFirst();
+            seq.startAt(cached);
+            running.add(seq);
+        }
+    }
+
+    /** One forward step over the running sequences: plan rows and blocks, run, sample, emit. */
     private void step() {
-        int budget = model.runner().maxBatch();
-        List<Sequence> batch = new ArrayList<>();
-        List<int[]> inputs = new ArrayList<>();
-        int rows = 0;
-        for (boolean decodePass : new boolean[]{true, false}) {
-            for (Sequence seq : running) {
-                if (seq.prefilled() == decodePass && rows < budget) {
-                    int[] input = seq.nextInput(budget - rows);
-                    batch.add(seq);
-                    inputs.add(input);
-                    rows += input.length;
-                }
+        plan.clear();
+        List<Sequence> order = new ArrayList<>(running);
+        // decoding sequences first (one row each), rotating who goes first when they outnumber the rows
+        order.sort(Comparator.comparingInt(s -> s.pending() == 1 ? 0 : 1));
+        int decoding = (int) order.stream().filter(s -> s.pending() == 1).count();
+        if (decoding > maxBatchTokens) {
+            java.util.Collections.rotate(order.subList(0, decoding), -(rotation++ % decoding));
+        }
+        for (Sequence seq : order) {
+            if (!running.contains(seq) || plan.rowsLeft() == 0) {
+                continue; // preempted while planning, or no rows left
+            }
+            int n = Math.min(seq.pending(), plan.rowsLeft());
+            n = reserveBlocks(seq, n);
+            if (n > 0) {
+                plan.add(seq, n);
             }
         }
-        int[] slots = new int[rows];
-        int[] tokens = new int[rows];
-        int[] positions = new int[rows];
-        int row = 0;
-        for (int i = 0; i < batch.size(); i++) {
-            Sequence seq = batch.get(i);
-            int[] input = inputs.get(i);
-            for (int t = 0; t < input.length; t++, row++) {
-                slots[row] = seq.slot;
-                tokens[row] = input[t];
-                positions[row] = seq.position() + t;
-            }
+        if (plan.rows() == 0) {
+            return;
         }
         try {
-            model.runner().forwardBatch(slots, tokens, positions, batchLogits);
+            plan.run(model.runner());
         } catch (RuntimeException e) {
-            LOG.error("forward step failed for {} sequences", batch.size(), e);
-            for (Sequence seq : batch) {
+            LOG.error("forward step failed for {} sequences", plan.sequences().size(), e);
+            for (Sequence seq : plan.sequences()) {
                 finishWith(seq, seq.fail(500, "generation failed: " + e.getMessage()));
             }
             return;
         }
-        int vocab = model.config().vocabSize();
-        row = 0;
-        for (int i = 0; i < batch.size(); i++) {
-            Sequence seq = batch.get(i);
-            int length = inputs.get(i).length;
-            row += length;
-            System.arraycopy(batchLogits, (row - 1) * vocab, logits, 0, vocab);
+        steps++;
+        int logitRow = 0;
+        for (int i = 0; i < plan.sequences().size(); i++) {
+            Sequence seq = plan.sequences().get(i);
+            if (!seq.decoding()) {
+                promptTokens += plan.rowsOf(i);
+            }
+            boolean sampleNow = seq.fed(plan.rowsOf(i));
+            blocks.registerFull(seq.blocks, seq.tokens(), seq.position());
+            if (!sampleNow) {
+                continue;
+            }
             CompletionEvent event;
             try {
-                event = seq.advance(length, logits);
+                model.runner().logitsOf(logitRow++, logits);
+                event = seq.sample(logits);
+                sampledTokens++;
             } catch (RuntimeException e) {
                 LOG.error("request {} failed after its forward step", seq.request().requestId(), e);
                 event = seq.fail(500, "generation failed: " + e.getMessage());
             }
-            if (event != null) {
-                finishWith(seq, event);
+            finishWith(seq, event);
+        }
+    }
+
+    /**
+     * Makes sure {@code seq} has blocks for its next {@code n} positions, and returns how many it may feed this
+     * step: a prompt chunk shrinks to the blocks left; a decoding sequence preempts the youngest running sequence
+     * that is not in this step's plan (possibly itself, then it returns 0) until its block is there.
+     */
+    private int reserveBlocks(Sequence seq, int n) {
+        int first = seq.position();
+        if (seq.pending() > 1) {
+            int room = (seq.blocks.size() + blocks.freeBlocks()) * blocks.blockSize() - first;
+            n = Math.min(n, room);
+            return n > 0 && blocks.ensure(seq.blocks, first + n - 1) ? n : 0;
+        }
+        while (!blocks.ensure(seq.blocks, first)) {
+            Sequence victim = youngestUnplanned();
+            preempt(victim);
+            if (victim == seq) {
+                return 0;
             }
         }
+        return 1;
+    }
+
+    private Sequence youngestUnplanned() {
+        Sequence youngest = null;
+        for (Sequence s : running) {
+            if (!plan.contains(s) && (youngest == null || s.arrival > youngest.arrival)) {
+                youngest = s;
+            }
+        }
+        return youngest;
+    }
+
+    private void preempt(Sequence seq) {
+        blocks.release(seq.blocks);
+        seq.restart();
+        running.remove(seq);
+        waiting.addFirst(seq);
+        preemptions++;
+        LOG.debug("preempted {} at {} tokens to free KV blocks", seq.request().requestId(), seq.length());
     }
 
     /** Emits a sequence's event and retires the sequence if that event ended it. */
@@ -157,12 +242,18 @@ public final class EngineLoop implements AutoCloseable {
         if (lastWords != null) {
             sink.emit(seq.request().replyTopic(), lastWords);
         }
-        freeSlots.push(seq.slot);
+        blocks.release(seq.blocks);
+        publishSizes(); // before onDone: whoever waits for the request sees it gone
         try {
             seq.prepared.onDone().run();
         } catch (RuntimeException e) {
             LOG.warn("completion callback of {} failed: {}", seq.request().requestId(), e.toString());
         }
+    }
+
+    private void publishSizes() {
+        waitingSize = waiting.size();
+        runningSize = running.size();
     }
 
     @Override

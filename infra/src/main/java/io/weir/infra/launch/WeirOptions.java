@@ -16,6 +16,10 @@ import java.util.Optional;
  * @param kafkaPort     --kafka-port for the embedded broker (0 = any free port)
  * @param hazelcastPort --hazelcast-port for the embedded member (first port tried)
  * @param maxSlots      --max-seqs: sequences a worker runs at once per model
+ * @param maxBatchTokens --max-batch-tokens: tokens (rows) per forward step, decode and prefill chunks together
+ * @param kvCacheMb     --kv-cache-mb: KV-cache budget per model in MiB (0: room for max-seqs full sequences, up to 1 GiB)
+ * @param kvBlockSize   --kv-block-size: positions per KV-cache block (a multiple of 16)
+ * @param quantize      --quantize: how workers store weights: f32 (as loaded), bf16 or int8 (converted at load)
  */
 public record WeirOptions(
         String command,
@@ -29,7 +33,11 @@ public record WeirOptions(
         int kafkaPort,
         int hazelcastPort,
         String clusterName,
-        int maxSlots) {
+        int maxSlots,
+        int maxBatchTokens,
+        int kvCacheMb,
+        int kvBlockSize,
+        String quantize) {
 
     public static final String USAGE = """
             usage: weir <command> [options]
@@ -53,6 +61,12 @@ public record WeirOptions(
               --hazelcast-port N     first port of the embedded Hazelcast member (default 5701)
               --cluster NAME         Hazelcast cluster name (default weir)
               --max-seqs N           sequences a worker runs at once per model (default 16)
+              --max-batch-tokens N   tokens per engine step, decode rows and prefill chunks together (default 256)
+              --kv-cache-mb N        KV-cache budget per model in MiB (default: max-seqs full contexts, at most 1024)
+              --kv-block-size N      positions per KV-cache block, a multiple of 16 (default 16)
+              --quantize f32|bf16|int8  store weights as loaded (f32) or converted at load (default f32)
+
+            bench (./weir bench --help): measures the machine's ceilings and the engine against them
             """;
 
     public static WeirOptions parse(String... args) {
@@ -71,6 +85,10 @@ public record WeirOptions(
         int hazelcastPort = 5701;
         String cluster = "weir";
         int maxSlots = 16;
+        int maxBatchTokens = 256;
+        int kvCacheMb = 0;
+        int kvBlockSize = 16;
+        String quantize = "f32";
         for (int i = 1; i < args.length; i++) {
             String flag = args[i];
             String value = i + 1 < args.length ? args[i + 1] : null;
@@ -95,12 +113,27 @@ public record WeirOptions(
                 case "--hazelcast-port" -> hazelcastPort = parsePort(flag, value);
                 case "--cluster" -> cluster = value;
                 case "--max-seqs" -> maxSlots = parsePositive(flag, value);
+                case "--max-batch-tokens" -> maxBatchTokens = parsePositive(flag, value);
+                case "--kv-cache-mb" -> kvCacheMb = parsePositive(flag, value);
+                case "--kv-block-size" -> {
+                    kvBlockSize = parsePositive(flag, value);
+                    if (kvBlockSize % 16 != 0) {
+                        throw new IllegalArgumentException("--kv-block-size must be a multiple of 16, got " + value);
+                    }
+                }
+                case "--quantize" -> {
+                    quantize = value.toLowerCase(java.util.Locale.ROOT);
+                    if (!List.of("f32", "bf16", "int8").contains(quantize)) {
+                        throw new IllegalArgumentException("--quantize wants f32, bf16 or int8, got " + value);
+                    }
+                }
                 default -> throw new IllegalArgumentException("unknown option " + flag);
             }
             i++;
         }
         return new WeirOptions(command, host, port, data, Map.copyOf(models), List.copyOf(keys),
-                Optional.ofNullable(kafka), Optional.ofNullable(hazelcast), kafkaPort, hazelcastPort, cluster, maxSlots);
+                Optional.ofNullable(kafka), Optional.ofNullable(hazelcast), kafkaPort, hazelcastPort, cluster, maxSlots,
+                maxBatchTokens, kvCacheMb, kvBlockSize, quantize);
     }
 
     private static int parsePort(String flag, String value) {
