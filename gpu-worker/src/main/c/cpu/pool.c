@@ -6,7 +6,6 @@
 #define _GNU_SOURCE
 #include "pool.h"
 
-#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -17,7 +16,7 @@
 
 // Workers poll this long for the next job before sleeping: long enough to cover the serial gaps
 // inside a forward step, short enough not to steal a core from the JVM between steps.
-#define SPIN_NS 200000
+#define SPIN_NS 100000
 #define SPIN_CHECK 64 // polls between clock reads
 
 static int64_t now_ns(void) {
@@ -48,7 +47,7 @@ static void run_items(pool* p, int32_t tid) {
 
 static void pin_to_cpu(int32_t cpu) {
     const char* env = getenv("WEIR_PIN");
-    if (env && strcmp(env, "0") == 0) return;
+    if (!env || strcmp(env, "1") != 0) return;
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     if (n <= 1) return;
     cpu_set_t set;
@@ -81,7 +80,11 @@ static void* worker_main(void* arg) {
         seen = g;
         if (atomic_load(&p->stop)) break;
         run_items(p, a.tid);
-        atomic_fetch_sub_explicit(&p->pending, 1, memory_order_release);
+        if (atomic_fetch_sub(&p->pending, 1) == 1 && atomic_load(&p->caller_waiting)) {
+            pthread_mutex_lock(&p->mu); // the caller sleeps: wake it
+            pthread_cond_signal(&p->done_cv);
+            pthread_mutex_unlock(&p->mu);
+        }
     }
     return NULL;
 }
@@ -91,6 +94,7 @@ int32_t pool_build(pool* p, int32_t n_threads) {
     p->n_threads = n_threads < 1 ? 1 : n_threads;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->work_cv, NULL);
+    pthread_cond_init(&p->done_cv, NULL);
     if (p->n_threads == 1) return WK_OK;
     p->workers = calloc((size_t)p->n_threads - 1, sizeof(pthread_t));
     if (!p->workers) return wk_fail(WK_ERR_NOMEM, "thread pool: out of memory");
@@ -128,6 +132,7 @@ void pool_free(pool* p) {
     }
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->work_cv);
+    pthread_cond_destroy(&p->done_cv);
     p->n_threads = 0;
 }
 
@@ -152,8 +157,16 @@ void pool_run(pool* p, int64_t n_items, pool_fn fn, void* ctx) {
     int64_t deadline = 0;
     for (int spin = 1; atomic_load_explicit(&p->pending, memory_order_acquire) > 0; spin++) {
         if (deadline == 0) deadline = now_ns() + SPIN_NS;
-        if (spin % SPIN_CHECK != 0 || now_ns() < deadline) cpu_relax();
-        else sched_yield(); // a worker was descheduled: let it run
+        if (spin % SPIN_CHECK != 0 || now_ns() < deadline) {
+            cpu_relax();
+            continue;
+        }
+        // a worker is late (the host descheduled it): sleep, so it can have this core
+        pthread_mutex_lock(&p->mu);
+        atomic_store(&p->caller_waiting, 1);
+        while (atomic_load(&p->pending) > 0) pthread_cond_wait(&p->done_cv, &p->mu);
+        atomic_store(&p->caller_waiting, 0);
+        pthread_mutex_unlock(&p->mu);
     }
 }
 

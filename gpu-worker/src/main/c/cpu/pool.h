@@ -20,6 +20,8 @@ typedef struct {
     pthread_t* workers;         // (n_threads - 1)
     pthread_mutex_t mu;         // only for sleeping and waking
     pthread_cond_t work_cv;
+    pthread_cond_t done_cv;     // the caller sleeps here when the job outlasts its spin
+    _Atomic int32_t caller_waiting;
     _Atomic uint64_t generation;// bumped per job (and at stop)
     _Atomic int32_t sleepers;   // workers blocked on work_cv
     _Atomic int32_t pending;    // workers still inside the current job

@@ -11,7 +11,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.function.ToDoubleFunction;
 
 /**
  * {@code weir bench}: the machine's ceilings first, then, per model shape, batch-1 decode, prefill and a
@@ -79,91 +78,128 @@ public final class Bench {
         }
     }
 
+    /**
+     * One shape: every measurement is repeated {@code --reps} times in rounds, each round running all of them back
+     * to back (bandwidth, llama2.c, batch-1 decode, prefill, then each concurrency in-process and through the stack),
+     * so figures compared as ratios were taken under the same load. Ratios are computed per round; their median and
+     * best are reported.
+     */
     private void runShape(Shape shape) throws Exception {
         String name = shape.label();
         Path checkpoint = BenchModels.checkpoint(options.data(), shape);
         long params = shape.parameters();
         long weightBytes = params * options.storage().bytes();
-        Stat bandwidth = Stat.ofRates(repeat(options.reps(), () -> library.readBandwidth(weightBytes, 3)));
-        report.rate(name, String.format(Locale.ROOT, "read bandwidth over %d MB", weightBytes >> 20), bandwidth, 0, "GB/s");
-        double b1Roof = bandwidth.median() * 1e9 / weightBytes;
         double computeRoof = fmaPeak.median() * 1e9 / (2.0 * params);
         int tokens = options.tokensFor(shape);
+        int reps = options.reps();
         EngineSettings settings = EngineSettings.defaults(options.maxStreams()).withMaxBatchTokens(options.maxBatchTokens())
                 .withStorage(options.storage());
+        Path llama2cModel = options.llama2c() != null ? Llama2cBaseline.export(checkpoint, shape) : null;
 
-        double inProcessAt = 0;
-        int comparedStreams = 0;
-        try (LoadedModel model = LoadedModel.load(name, checkpoint, settings);
-                InProcessDriver engine = new InProcessDriver(model)) {
-            engine.run(prompts(1, options.promptTokens()), 8); // warm-up
-            Stat decode = measure(engine, 1, tokens, RunResult::decodeTokensPerSecond);
-            report.rate(name, "batch-1 decode", decode, b1Roof, "tok/s");
-            verdicts.add(String.format(Locale.ROOT, "%s batch-1 decode: %.0f%% of the bandwidth roofline (median; target 90%%)",
-                    name, 100 * decode.median() / b1Roof));
-
-            int prefillLength = Math.min(model.runner().maxSeqLen() - 2, 512);
-            Stat prefill = measureRuns(engine, 1, prefillLength, 1, r -> prefillLength / (r.traces().getFirst().ttft() / 1e9));
-            report.rate(name, "prefill (" + prefillLength + "-token prompt)", prefill, computeRoof, "tok/s");
-
-            for (int n : options.streams()) {
-                List<RunResult> runs = runs(engine, n, options.promptTokens(), tokens);
-                Stat agg = Stat.ofRates(runs.stream().mapToDouble(RunResult::aggregateTokensPerSecond).toArray());
-                report.rate(name, n + " streams, in-process", agg, Math.min(n * b1Roof, computeRoof), "tok/s");
-                latencies(name, n + " streams, in-process", runs);
-                if (n == 32 || comparedStreams == 0) {
-                    inProcessAt = agg.median();
-                    comparedStreams = n;
-                }
-            }
-            EngineStats stats = engine.stats();
-            report.note(name, "engine", String.format(Locale.ROOT, "%d steps, %d preemptions, %d/%d KV blocks used at the end",
-                    stats.steps(), stats.preemptions(), stats.kvCache().usedBlocks(), stats.kvCache().totalBlocks()));
+        double[] bandwidth = new double[reps], llama2c = new double[reps], decode = new double[reps], prefill = new double[reps];
+        int[] streams = options.streams();
+        double[][] inProcess = new double[streams.length][reps], stack = new double[streams.length][reps];
+        List<List<RunResult>> inRuns = new ArrayList<>(), stackRuns = new ArrayList<>();
+        for (int i = 0; i < streams.length; i++) {
+            inRuns.add(new ArrayList<>());
+            stackRuns.add(new ArrayList<>());
         }
-
-        if (options.stackStreams().length > 0) {
-            try (StackDriver stack = new StackDriver(name, checkpoint, options, options.maxStreams())) {
-                stack.run(prompts(1, options.promptTokens()), 8); // warm-up
-                for (int n : options.stackStreams()) {
-                    List<RunResult> runs = runs(stack, n, options.promptTokens(), tokens);
-                    Stat agg = Stat.ofRates(runs.stream().mapToDouble(RunResult::aggregateTokensPerSecond).toArray());
-                    report.rate(name, n + " streams, HTTP + Kafka", agg, Math.min(n * b1Roof, computeRoof), "tok/s");
-                    latencies(name, n + " streams, HTTP + Kafka", runs);
-                    if (n == comparedStreams) {
-                        verdicts.add(String.format(Locale.ROOT,
-                                "%s %d streams: full stack at %.1f%% of in-process throughput (median; target >= 95%%)", name, n,
-                                100 * agg.median() / inProcessAt));
+        EngineStats stats;
+        try (LoadedModel model = LoadedModel.load(name, checkpoint, settings);
+                InProcessDriver engine = new InProcessDriver(model);
+                StackDriver http = options.stackStreams().length > 0
+                        ? new StackDriver(name, checkpoint, options, options.maxStreams()) : null) {
+            int prefillLength = Math.min(model.runner().maxSeqLen() - 2, 512);
+            engine.run(prompts(1, options.promptTokens()), 8); // warm-up
+            if (http != null) http.run(prompts(1, options.promptTokens()), 8);
+            for (int r = 0; r < reps; r++) {
+                bandwidth[r] = library.readBandwidth(weightBytes, 3);
+                if (llama2cModel != null) {
+                    llama2c[r] = Llama2cBaseline.run(options.llama2c(), llama2cModel, Math.min(shape.spec().maxSeqLen(), 256),
+                            Llama2cBaseline.threads());
+                }
+                decode[r] = engine.run(prompts(1, options.promptTokens()), tokens).decodeTokensPerSecond();
+                prefill[r] = prefillLength / (engine.run(prompts(1, prefillLength), 1).traces().getFirst().ttft() / 1e9);
+                for (int i = 0; i < streams.length; i++) {
+                    RunResult in = engine.run(prompts(streams[i], options.promptTokens()), tokens);
+                    inRuns.get(i).add(in);
+                    inProcess[i][r] = in.aggregateTokensPerSecond();
+                    if (http != null && contains(options.stackStreams(), streams[i])) {
+                        RunResult st = http.run(prompts(streams[i], options.promptTokens()), tokens);
+                        stackRuns.get(i).add(st);
+                        stack[i][r] = st.aggregateTokensPerSecond();
                     }
                 }
             }
+            stats = engine.stats();
         }
-        report.note(name, "peak RSS of the bench process so far", peakRss());
+
+        Stat bw = Stat.ofRates(bandwidth);
+        double b1Roof = bw.median() * 1e9 / weightBytes;
+        report.rate(name, String.format(Locale.ROOT, "read bandwidth over %d MB", weightBytes >> 20), bw, 0, "GB/s");
+        if (llama2cModel != null) {
+            report.rate(name, "llama2.c run.c batch-1 decode (" + Llama2cBaseline.threads() + " threads)", Stat.ofRates(llama2c),
+                    b1Roof, "tok/s");
+        }
+        Stat dec = Stat.ofRates(decode);
+        report.rate(name, "batch-1 decode", dec, b1Roof, "tok/s");
+        report.rate(name, "prefill (" + "prompt of " + Math.min(shape.spec().maxSeqLen() - 2, 512) + " tokens)",
+                Stat.ofRates(prefill), computeRoof, "tok/s");
+        Stat roofShare = Stat.ofRates(ratios(decode, divide(bandwidth, weightBytes / 1e9)));
+        verdicts.add(String.format(Locale.ROOT, "%s batch-1 decode: %.0f%% of the bandwidth roofline (median of per-round "
+                + "ratios; best %.0f%%; target 90%%)", name, 100 * roofShare.median(), 100 * roofShare.best()));
+        if (llama2cModel != null) {
+            Stat vs = Stat.ofRates(ratios(decode, llama2c));
+            verdicts.add(String.format(Locale.ROOT, "%s batch-1 decode: %.2fx llama2.c (median of per-round ratios; best %.2fx)",
+                    name, vs.median(), vs.best()));
+        }
+        for (int i = 0; i < streams.length; i++) {
+            int n = streams[i];
+            double roof = Math.min(n * b1Roof, computeRoof);
+            report.rate(name, n + " streams, in-process", Stat.ofRates(inProcess[i]), roof, "tok/s");
+            latencies(name, n + " streams, in-process", inRuns.get(i));
+            if (stackRuns.get(i).isEmpty()) continue;
+            report.rate(name, n + " streams, HTTP + Kafka", Stat.ofRates(stack[i]), roof, "tok/s");
+            latencies(name, n + " streams, HTTP + Kafka", stackRuns.get(i));
+            Stat share = Stat.ofRates(ratios(stack[i], inProcess[i]));
+            verdicts.add(String.format(Locale.ROOT, "%s %d streams: HTTP + Kafka at %.0f%% of in-process throughput (median of "
+                    + "per-round ratios; best %.0f%%; target >= 95%%)", name, n, 100 * share.median(), 100 * share.best()));
+            if (llama2cModel != null) {
+                Stat vs = Stat.ofRates(ratios(stack[i], llama2c));
+                verdicts.add(String.format(Locale.ROOT, "%s %d streams through HTTP + Kafka: %.1fx llama2.c's single stream "
+                        + "(median of per-round ratios; best %.1fx)", name, n, vs.median(), vs.best()));
+            }
+        }
+        report.note(name, "engine", String.format(Locale.ROOT, "%d steps, %d preemptions, %d/%d KV blocks used at the end",
+                stats.steps(), stats.preemptions(), stats.kvCache().usedBlocks(), stats.kvCache().totalBlocks()));
+        report.note(name, "peak RSS of the bench process so far (both copies of the model)", peakRss());
+    }
+
+    private static boolean contains(int[] values, int v) {
+        for (int x : values) if (x == v) return true;
+        return false;
+    }
+
+    private static double[] ratios(double[] a, double[] b) {
+        double[] out = new double[a.length];
+        for (int i = 0; i < a.length; i++) out[i] = a[i] / b[i];
+        return out;
+    }
+
+    private static double[] divide(double[] a, double by) {
+        double[] out = new double[a.length];
+        for (int i = 0; i < a.length; i++) out[i] = a[i] / by;
+        return out;
     }
 
     private void latencies(String name, String what, List<RunResult> runs) {
+        if (runs.isEmpty()) return;
         double[] ttft = runs.stream().flatMapToDouble(r -> java.util.Arrays.stream(r.ttftMillis())).toArray();
         double[] itl = runs.stream().flatMapToDouble(r -> java.util.Arrays.stream(r.interTokenMillis())).toArray();
         report.latency(name, what + ": TTFT", RunResult.percentile(ttft, 50), RunResult.percentile(ttft, 99));
         if (itl.length > 0) {
             report.latency(name, what + ": inter-token", RunResult.percentile(itl, 50), RunResult.percentile(itl, 99));
         }
-    }
-
-    private Stat measure(LoadDriver driver, int streams, int tokens, ToDoubleFunction<RunResult> metric) throws Exception {
-        return measureRuns(driver, streams, options.promptTokens(), tokens, metric);
-    }
-
-    private Stat measureRuns(LoadDriver driver, int streams, int promptTokens, int tokens, ToDoubleFunction<RunResult> metric)
-            throws Exception {
-        return Stat.ofRates(runs(driver, streams, promptTokens, tokens).stream().mapToDouble(metric).toArray());
-    }
-
-    private List<RunResult> runs(LoadDriver driver, int streams, int promptTokens, int tokens) throws Exception {
-        List<RunResult> out = new ArrayList<>();
-        for (int r = 0; r < options.reps(); r++) {
-            out.add(driver.run(prompts(streams, promptTokens), tokens));
-        }
-        return out;
     }
 
     private int promptSerial;

@@ -35,7 +35,7 @@ record BenchOptions(List<Shape> shapes, int[] streams, int[] stackStreams, int t
             options:
               --shapes A,B           stories15M, stories110M (default both)
               --streams N,...        in-process concurrency levels (default 1,8,32,64)
-              --stack-streams N,...  concurrency levels through HTTP + Kafka (default 1,32; "none" skips the stack)
+              --stack-streams N,...  of those, the levels also run through HTTP + Kafka (default 1,32; "none" skips)
               --tokens N             tokens generated per stream (default 128 for stories15M, 64 for stories110M)
               --prompt N             prompt tokens per stream (default 32)
               --reps N               repetitions per measurement (default 3)

@@ -95,6 +95,7 @@ public final class EngineLoop implements AutoCloseable {
                     step();
                 }
                 publishSizes();
+                logStatsNowAndThen();
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -250,6 +251,21 @@ public final class EngineLoop implements AutoCloseable {
             LOG.warn("completion callback of {} failed: {}", seq.request().requestId(), e.toString());
         }
     }
+
+    private long lastStatsLog = System.nanoTime(), stepsAtLastLog;
+
+    /** One line of counters a minute while the engine works: KV use, prefix-cache hits, preemptions. */
+    private void logStatsNowAndThen() {
+        long now = System.nanoTime();
+        if (now - lastStatsLog < STATS_LOG_INTERVAL_NS || steps == stepsAtLastLog) {
+            return;
+        }
+        lastStatsLog = now;
+        stepsAtLastLog = steps;
+        LOG.info("engine {}: {}", model.name(), stats());
+    }
+
+    private static final long STATS_LOG_INTERVAL_NS = 60_000_000_000L;
 
     private void publishSizes() {
         waitingSize = waiting.size();
