@@ -16,7 +16,7 @@
 #define MAX_R 8          // rows per micro-kernel call (AVX-512: 8 x 2 accumulators)
 #define MAX_R_AVX2 3     // AVX2 has 16 registers: 3 rows x 4 accumulators + 4 weight vectors
 #define ROW_GROUP 32     // rows per work item: a panel is reused from L1/L2 for this many rows
-#define PREFETCH_BYTES 1024
+#define PREFETCH_BYTES 2048
 
 // ----------------------------------------------------------------------------
 // Packing
@@ -109,8 +109,11 @@ static inline float load_scalar(const void* panel, int32_t dtype, int64_t at) {
     return f;
 }
 
-static void kernel_scalar(int R, const float* x, int64_t ldx, const void* panel, int32_t dtype, int32_t K, float* tile) {
+static void kernel_scalar(int R, const float* x, int64_t ldx, const void* panel, int32_t dtype, int32_t K, float* tile,
+                          int cont) {
     float acc[MAX_R][PANEL] = {{0}};
+    if (cont)
+        for (int r = 0; r < R; r++) memcpy(acc[r], tile + r * PANEL, sizeof acc[r]);
     for (int32_t j = 0; j < K; j++)
         for (int32_t i = 0; i < PANEL; i++) {
             int32_t lane = dtype == WK_BF16 ? (i % 16) * 2 + i / 16 : i;
@@ -139,9 +142,12 @@ static void kernel_scalar(int R, const float* x, int64_t ldx, const void* panel,
     } while (0)
 
 AVX512_FN void kernel_avx512_body(const int R, const float* x, int64_t ldx, const void* panel, const int32_t dtype,
-                                  int32_t K, float* tile) {
+                                  int32_t K, float* tile, int cont) {
     __m512 acc[MAX_R][2];
-    for (int r = 0; r < R; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+    for (int r = 0; r < R; r++) {
+        acc[r][0] = cont ? _mm512_loadu_ps(tile + r * PANEL) : _mm512_setzero_ps();
+        acc[r][1] = cont ? _mm512_loadu_ps(tile + r * PANEL + 16) : _mm512_setzero_ps();
+    }
     const char* pf = (const char*)panel + PREFETCH_BYTES;
     size_t row_bytes = PANEL * dtype_bytes(dtype);
     for (int32_t j = 0; j < K; j++) {
@@ -182,10 +188,10 @@ AVX512_FN void kernel_avx512_body(const int R, const float* x, int64_t ldx, cons
     } while (0)
 
 AVX2_FN void kernel_avx2_body(const int R, const float* x, int64_t ldx, const void* panel, const int32_t dtype,
-                              int32_t K, float* tile) {
+                              int32_t K, float* tile, int cont) {
     __m256 acc[MAX_R_AVX2][4];
     for (int r = 0; r < R; r++)
-        for (int q = 0; q < 4; q++) acc[r][q] = _mm256_setzero_ps();
+        for (int q = 0; q < 4; q++) acc[r][q] = cont ? _mm256_loadu_ps(tile + r * PANEL + 8 * q) : _mm256_setzero_ps();
     const char* pf = (const char*)panel + PREFETCH_BYTES;
     size_t row_bytes = PANEL * dtype_bytes(dtype);
     for (int32_t j = 0; j < K; j++) {
@@ -207,13 +213,14 @@ AVX2_FN void kernel_avx2_body(const int R, const float* x, int64_t ldx, const vo
 #define INSTANCES(X, dt) X(1, dt) X(2, dt) X(3, dt) X(4, dt) X(5, dt) X(6, dt) X(7, dt) X(8, dt)
 #define DEF_512(R, dt)                                                                                     \
     __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl"))) static void k512_##dt##_##R(              \
-        const float* x, int64_t ldx, const void* panel, int32_t K, float* tile) {                          \
-        kernel_avx512_body(R, x, ldx, panel, dt, K, tile);                                                 \
+        const float* x, int64_t ldx, const void* panel, int32_t K, float* tile, int cont) {                \
+        kernel_avx512_body(R, x, ldx, panel, dt, K, tile, cont);                                           \
     }
 #define DEF_AVX2(R, dt)                                                                                    \
     __attribute__((target("avx2,fma"))) static void k256_##dt##_##R(const float* x, int64_t ldx,           \
-                                                                     const void* panel, int32_t K, float* tile) { \
-        kernel_avx2_body(R, x, ldx, panel, dt, K, tile);                                                   \
+                                                                     const void* panel, int32_t K, float* tile,   \
+                                                                     int cont) {                                  \
+        kernel_avx2_body(R, x, ldx, panel, dt, K, tile, cont);                                             \
     }
 #define WK_F32_ WK_F32
 INSTANCES(DEF_512, WK_F32) INSTANCES(DEF_512, WK_BF16) INSTANCES(DEF_512, WK_INT8)
@@ -221,7 +228,7 @@ DEF_AVX2(1, WK_F32) DEF_AVX2(2, WK_F32) DEF_AVX2(3, WK_F32)
 DEF_AVX2(1, WK_BF16) DEF_AVX2(2, WK_BF16) DEF_AVX2(3, WK_BF16)
 DEF_AVX2(1, WK_INT8) DEF_AVX2(2, WK_INT8) DEF_AVX2(3, WK_INT8)
 
-typedef void (*micro_fn)(const float* x, int64_t ldx, const void* panel, int32_t K, float* tile);
+typedef void (*micro_fn)(const float* x, int64_t ldx, const void* panel, int32_t K, float* tile, int cont);
 
 #define ROW8(prefix, dt) {prefix##_##dt##_1, prefix##_##dt##_2, prefix##_##dt##_3, prefix##_##dt##_4, \
                           prefix##_##dt##_5, prefix##_##dt##_6, prefix##_##dt##_7, prefix##_##dt##_8}
@@ -234,19 +241,48 @@ static int dtype_slot(int32_t dtype) { return dtype == WK_F32 ? 0 : dtype == WK_
 
 static int max_rows(int32_t path) { return path == SIMD_AVX512 ? MAX_R : path == SIMD_AVX2 ? MAX_R_AVX2 : MAX_R; }
 
-// tile[r][32] for rows r < R of x against panel p of w.
-static void micro(int32_t path, const packed* w, int32_t p, const float* x, int64_t ldx, int R, float* tile) {
-    const void* panel = (const char*)w->data + (size_t)p * w->k * PANEL * dtype_bytes(w->dtype);
+// Inputs k0..k1 of rows r < R of x against panel p of w into tile[r][32]: the sum starts from zero when k0 == 0,
+// else continues the tile's partial sums (the same additions in the same order as one pass over all of K).
+static void micro_k(int32_t path, const packed* w, int32_t p, const float* x, int64_t ldx, int R, float* tile, int32_t k0,
+                    int32_t k1) {
+    size_t esz = dtype_bytes(w->dtype);
+    const void* panel = (const char*)w->data + ((size_t)p * w->k + k0) * PANEL * esz;
+    x += k0;
     if (path == SIMD_AVX512)
-        K512[dtype_slot(w->dtype)][R - 1](x, ldx, panel, w->k, tile);
+        K512[dtype_slot(w->dtype)][R - 1](x, ldx, panel, k1 - k0, tile, k0 > 0);
     else if (path == SIMD_AVX2)
-        K256[dtype_slot(w->dtype)][R - 1](x, ldx, panel, w->k, tile);
+        K256[dtype_slot(w->dtype)][R - 1](x, ldx, panel, k1 - k0, tile, k0 > 0);
     else
-        kernel_scalar(R, x, ldx, panel, w->dtype, w->k, tile);
+        kernel_scalar(R, x, ldx, panel, w->dtype, k1 - k0, tile, k0 > 0);
+}
+
+static void apply_scales(const packed* w, int32_t p, int R, float* tile) {
     if (w->dtype == WK_INT8) {
         const float* s = w->scales + (int64_t)p * PANEL;
         for (int r = 0; r < R; r++)
             for (int i = 0; i < PANEL; i++) tile[r * PANEL + i] *= s[i];
+    }
+}
+
+// Tiles of panel p for rows [r0, r1) of x: tiles[b] holds row block b (R_max rows each). With several row blocks
+// the panel is walked in chunks of K_CHUNK inputs, every block per chunk, so each chunk is loaded from memory once
+// and reused from L1 by all the blocks (otherwise the first block waits on memory and the rest re-read L2).
+#define K_CHUNK 128
+#define L1_PANEL_BYTES (32 << 10) // a smaller panel stays in L1 across the blocks anyway
+static void panel_tiles(int32_t path, const packed* w, int32_t p, const float* x, int64_t ldx, int32_t r0, int32_t r1,
+                        int R_max, float* tiles) {
+    int32_t n_blocks = (r1 - r0 + R_max - 1) / R_max;
+    int32_t step = n_blocks > 1 && (size_t)w->k * PANEL * dtype_bytes(w->dtype) > L1_PANEL_BYTES ? K_CHUNK : w->k;
+    for (int32_t k0 = 0; k0 < w->k; k0 += step) {
+        int32_t k1 = k0 + step < w->k ? k0 + step : w->k;
+        for (int32_t b = 0; b < n_blocks; b++) {
+            int32_t rb = r0 + b * R_max, R = r1 - rb < R_max ? r1 - rb : R_max;
+            micro_k(path, w, p, x + (int64_t)rb * ldx, ldx, R, tiles + (int64_t)b * MAX_R * PANEL, k0, k1);
+        }
+    }
+    for (int32_t b = 0; b < n_blocks; b++) {
+        int32_t rb = r0 + b * R_max, R = r1 - rb < R_max ? r1 - rb : R_max;
+        apply_scales(w, p, R, tiles + (int64_t)b * MAX_R * PANEL);
     }
 }
 
@@ -299,31 +335,29 @@ static void gemm_range(void* ctx, int64_t start, int64_t end, int32_t tid) {
     (void)tid;
     const gemm_job* j = ctx;
     int R_max = max_rows(j->path);
-    float tile[MAX_R * PANEL], tile2[MAX_R * PANEL];
+    enum { MAX_BLOCKS = (ROW_GROUP + MAX_R_AVX2 - 1) / MAX_R_AVX2 }; // row blocks in a group, on the narrowest path
+    float tile[MAX_BLOCKS * MAX_R * PANEL], tile2[MAX_BLOCKS * MAX_R * PANEL];
     for (int64_t item = start; item < end; item++) {
         int32_t unit = (int32_t)(item / j->n_groups), group = (int32_t)(item % j->n_groups);
-        int32_t r_end = (group + 1) * ROW_GROUP < j->n_rows ? (group + 1) * ROW_GROUP : j->n_rows;
+        int32_t r0 = group * ROW_GROUP, r1 = r0 + ROW_GROUP < j->n_rows ? r0 + ROW_GROUP : j->n_rows;
         int32_t c0 = unit * PANEL;
         int32_t cols = j->n_out - c0 < PANEL ? j->n_out - c0 : PANEL;
-        for (int32_t r0 = group * ROW_GROUP; r0 < r_end; r0 += R_max) {
-            int R = r_end - r0 < R_max ? r_end - r0 : R_max;
-            const float* x = j->x + (int64_t)r0 * j->ldx;
-            if (j->e == EPI_SWIGLU) {
-                micro(j->path, j->w, 2 * unit, x, j->ldx, R, tile);
-                micro(j->path, j->w, 2 * unit + 1, x, j->ldx, R, tile2);
-                for (int r = 0; r < R; r++)
-                    silu_mul(j->path, j->out + (int64_t)(r0 + r) * j->ldo + c0, tile + r * PANEL, tile2 + r * PANEL, cols);
-                continue;
-            }
-            micro(j->path, j->w, unit, x, j->ldx, R, tile);
-            for (int r = 0; r < R; r++) {
-                float* o = j->out + (int64_t)(r0 + r) * j->ldo + c0;
-                const float* t = tile + r * PANEL;
-                if (j->e == EPI_ADD)
-                    for (int i = 0; i < cols; i++) o[i] += t[i];
-                else
-                    memcpy(o, t, (size_t)cols * sizeof(float));
-            }
+        if (j->e == EPI_SWIGLU) {
+            panel_tiles(j->path, j->w, 2 * unit, j->x, j->ldx, r0, r1, R_max, tile);
+            panel_tiles(j->path, j->w, 2 * unit + 1, j->x, j->ldx, r0, r1, R_max, tile2);
+        } else {
+            panel_tiles(j->path, j->w, unit, j->x, j->ldx, r0, r1, R_max, tile);
+        }
+        for (int32_t r = r0; r < r1; r++) {
+            int32_t at = ((r - r0) / R_max) * MAX_R * PANEL + ((r - r0) % R_max) * PANEL;
+            float* o = j->out + (int64_t)r * j->ldo + c0;
+            const float* t = tile + at;
+            if (j->e == EPI_SWIGLU)
+                silu_mul(j->path, o, t, tile2 + at, cols);
+            else if (j->e == EPI_ADD)
+                for (int i = 0; i < cols; i++) o[i] += t[i];
+            else
+                memcpy(o, t, (size_t)cols * sizeof(float));
         }
     }
 }

@@ -142,7 +142,7 @@ void pool_run(pool* p, int64_t n_items, pool_fn fn, void* ctx) {
         fn(ctx, 0, n_items, 0);
         return;
     }
-    int64_t chunk = n_items / ((int64_t)p->n_threads * 4);
+    int64_t chunk = n_items / ((int64_t)p->n_threads * 16);
     p->fn = fn;
     p->ctx = ctx;
     p->n_items = n_items;

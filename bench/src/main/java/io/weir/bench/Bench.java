@@ -17,7 +17,8 @@ import java.util.Locale;
  * concurrency sweep in-process, the same through HTTP + Kafka, and peak RSS; each rate beside its roofline:
  * <ul>
  *   <li>batch-1 decode: read bandwidth / weight bytes (every weight is read once per token);</li>
- *   <li>prefill: peak FMA rate / (2 x parameters);</li>
+ *   <li>prefill: peak FMA rate / (2 x parameters in matrix products, the classifier excluded: prompt tokens
+ *       but the last compute no logits);</li>
  *   <li>N streams: min(N x bandwidth / weight bytes, peak / (2 x parameters)).</li>
  * </ul>
  * The KV cache's traffic is left out of the rooflines, so they are upper bounds. The machine may be shared:
@@ -87,9 +88,9 @@ public final class Bench {
     private void runShape(Shape shape) throws Exception {
         String name = shape.label();
         Path checkpoint = BenchModels.checkpoint(options.data(), shape);
-        long params = shape.parameters();
-        long weightBytes = params * options.storage().bytes();
-        double computeRoof = fmaPeak.median() * 1e9 / (2.0 * params);
+        long weightBytes = shape.matmulParameters() * options.storage().bytes();
+        double computeRoof = fmaPeak.median() * 1e9 / (2.0 * shape.matmulParameters());
+        double prefillRoof = fmaPeak.median() * 1e9 / (2.0 * shape.prefillParameters());
         int tokens = options.tokensFor(shape);
         int reps = options.reps();
         EngineSettings settings = EngineSettings.defaults(options.maxStreams()).withMaxBatchTokens(options.maxBatchTokens())
@@ -144,7 +145,7 @@ public final class Bench {
         Stat dec = Stat.ofRates(decode);
         report.rate(name, "batch-1 decode", dec, b1Roof, "tok/s");
         report.rate(name, "prefill (" + "prompt of " + Math.min(shape.spec().maxSeqLen() - 2, 512) + " tokens)",
-                Stat.ofRates(prefill), computeRoof, "tok/s");
+                Stat.ofRates(prefill), prefillRoof, "tok/s");
         Stat roofShare = Stat.ofRates(ratios(decode, divide(bandwidth, weightBytes / 1e9)));
         verdicts.add(String.format(Locale.ROOT, "%s batch-1 decode: %.0f%% of the bandwidth roofline (median of per-round "
                 + "ratios; best %.0f%%; target 90%%)", name, 100 * roofShare.median(), 100 * roofShare.best()));
@@ -194,6 +195,9 @@ public final class Bench {
 
     private void latencies(String name, String what, List<RunResult> runs) {
         if (runs.isEmpty()) return;
+        double[] cpu = runs.stream().mapToDouble(RunResult::cpuMillisPerToken).toArray();
+        report.note(name, what + ": process CPU per token", String.format(Locale.ROOT, "%.2f ms (median)",
+                RunResult.percentile(cpu, 50)));
         double[] ttft = runs.stream().flatMapToDouble(r -> java.util.Arrays.stream(r.ttftMillis())).toArray();
         double[] itl = runs.stream().flatMapToDouble(r -> java.util.Arrays.stream(r.interTokenMillis())).toArray();
         report.latency(name, what + ": TTFT", RunResult.percentile(ttft, 50), RunResult.percentile(ttft, 99));

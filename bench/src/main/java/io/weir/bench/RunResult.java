@@ -6,14 +6,27 @@ import java.util.List;
 
 /**
  * The traces of one load run (every stream started at once) and what follows from them.
+ *
+ * @param cpuNanos CPU time the whole process used during the run (every thread: engine, Kafka, gateway, clients)
  */
-record RunResult(List<Trace> traces) {
+record RunResult(List<Trace> traces, long cpuNanos) {
 
     RunResult {
         for (Trace t : traces) {
             if (t.error() != null) throw new IllegalStateException("a bench request failed: " + t.error());
             if (t.count() == 0) throw new IllegalStateException("a bench request produced no token");
         }
+    }
+
+    /** Process CPU milliseconds per generated token. */
+    double cpuMillisPerToken() {
+        return cpuNanos / 1e6 / tokens();
+    }
+
+    /** The process's CPU time so far (all threads). */
+    static long processCpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean())
+                .getProcessCpuTime();
     }
 
     long tokens() {

@@ -40,6 +40,16 @@ enum Shape {
         return spec.parameterCount();
     }
 
+    /** Weights in matrix products per token that computes logits: all but an untied input embedding table. */
+    long matmulParameters() {
+        return spec.parameterCount() - (spec.tiedEmbeddings() ? 0 : (long) spec.vocabSize() * spec.dim());
+    }
+
+    /** Weights in matrix products per prompt token (no logits: the classifier is left out). */
+    long prefillParameters() {
+        return matmulParameters() - (long) spec.vocabSize() * spec.dim();
+    }
+
     static Shape named(String name) {
         for (Shape s : values()) {
             if (s.label.toLowerCase(Locale.ROOT).equals(name.toLowerCase(Locale.ROOT))) return s;

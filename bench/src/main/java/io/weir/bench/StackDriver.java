@@ -49,6 +49,7 @@ final class StackDriver implements LoadDriver {
     @Override
     public RunResult run(List<String> prompts, int maxNewTokens) throws Exception {
         List<Trace> traces = new ArrayList<>();
+        long cpu0 = RunResult.processCpuNanos();
         List<Future<?>> calls = new ArrayList<>();
         for (String prompt : prompts) {
             String body = JSON.createObjectNode().put("prompt", prompt).put("max_new_tokens", maxNewTokens)
@@ -61,7 +62,7 @@ final class StackDriver implements LoadDriver {
             calls.add(clients.submit(() -> stream(request, t)));
         }
         for (Future<?> f : calls) f.get();
-        return new RunResult(traces);
+        return new RunResult(traces, RunResult.processCpuNanos() - cpu0);
     }
 
     private Void stream(HttpRequest request, Trace t) throws Exception {
