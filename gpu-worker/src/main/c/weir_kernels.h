@@ -150,10 +150,12 @@ WK_API int32_t wk_forward_batch(wk_model* m, int32_t n_rows, const int32_t* slot
 // Rows of one sequence must have consecutive positions, in order; every earlier position of a
 // sequence must already be in its blocks (the caller tracks that). Writes the logits of the rows
 // logit_rows[0..n_logits) (each in [0, n_rows)), in that order, to logits_out (n_logits x vocab_size);
-// n_logits may be 0. n_rows <= max_batch.
+// n_logits may be 0. With argmax_out non-NULL, also writes each of those rows' greedy token (the first index
+// of its largest logit, NaNs ignored) to argmax_out[0..n_logits). n_rows <= max_batch.
 WK_API int32_t wk_forward_paged(wk_model* m, int32_t n_rows, const int32_t* tokens, const int32_t* positions,
                                 const int32_t* row_seq, int32_t n_seqs, const int32_t* block_tables,
-                                int32_t table_stride, int32_t n_logits, const int32_t* logit_rows, float* logits_out);
+                                int32_t table_stride, int32_t n_logits, const int32_t* logit_rows, float* logits_out,
+                                int32_t* argmax_out);
 
 // KV-cache geometry of a model: *n_blocks and *block_size (either may be NULL).
 WK_API int32_t wk_model_kv_info(const wk_model* m, int32_t* n_blocks, int32_t* block_size);

@@ -217,7 +217,7 @@ int32_t wk_run_sequence(wk_state* st, wk_step_fn step, void* model, int32_t slot
             st->row_pos[i] = start_pos + done + i;
         }
         int32_t last = n - 1, is_last = done + n == n_tokens;
-        wk_batch b = {n, tokens + done, st->row_pos, st->row_tables, is_last ? 1 : 0, &last};
+        wk_batch b = {n, tokens + done, st->row_pos, st->row_tables, is_last ? 1 : 0, &last, NULL};
         rc = step(model, &b, logits_out);
         if (rc != WK_OK) return rc;
         done += n;
@@ -256,7 +256,7 @@ int32_t wk_run_batch(wk_state* st, wk_step_fn step, void* model, int32_t n_rows,
         st->row_tables[i] = st->slot_tables + (int64_t)slots[i] * st->blocks_per_slot;
         st->logit_rows[i] = i;
     }
-    wk_batch b = {n_rows, tokens, positions, st->row_tables, n_rows, st->logit_rows};
+    wk_batch b = {n_rows, tokens, positions, st->row_tables, n_rows, st->logit_rows, NULL};
     rc = step(model, &b, logits_out);
     if (rc != WK_OK) return rc;
     for (int32_t i = 0; i < n_rows; i++) st->seq_len[slots[i]] = positions[i] + 1;
@@ -265,7 +265,8 @@ int32_t wk_run_batch(wk_state* st, wk_step_fn step, void* model, int32_t n_rows,
 
 int32_t wk_run_paged(wk_state* st, wk_step_fn step, void* model, int32_t n_rows, const int32_t* tokens,
                      const int32_t* positions, const int32_t* row_seq, int32_t n_seqs, const int32_t* block_tables,
-                     int32_t table_stride, int32_t n_logits, const int32_t* logit_rows, float* logits_out) {
+                     int32_t table_stride, int32_t n_logits, const int32_t* logit_rows, float* logits_out,
+                     int32_t* argmax_out) {
     if (!tokens || !positions || !row_seq || !block_tables || (n_logits > 0 && (!logit_rows || !logits_out)))
         return wk_fail(WK_ERR_ARG, "wk_forward_paged: a NULL array");
     int32_t rc = wk_check_ready(st);
@@ -298,7 +299,7 @@ int32_t wk_run_paged(wk_state* st, wk_step_fn step, void* model, int32_t n_rows,
     for (int32_t i = 0; i < n_logits; i++)
         if (logit_rows[i] < 0 || logit_rows[i] >= n_rows)
             return wk_fail(WK_ERR_RANGE, "wk_forward_paged: logit row %d out of range [0, %d)", logit_rows[i], n_rows);
-    wk_batch b = {n_rows, tokens, positions, st->row_tables, n_logits, logit_rows};
+    wk_batch b = {n_rows, tokens, positions, st->row_tables, n_logits, logit_rows, argmax_out};
     return step(model, &b, logits_out);
 }
 
@@ -379,6 +380,13 @@ int32_t wk_check_test_attention(int32_t n_heads, int32_t n_kv_heads, int32_t hea
         if (table[i] + 1 > *n_blocks) *n_blocks = table[i] + 1;
     }
     return WK_OK;
+}
+
+int32_t wk_argmax_ref(const float* x, int32_t n) {
+    int32_t best = 0;
+    for (int32_t i = 1; i < n; i++)
+        if (x[i] > x[best]) best = i;
+    return best;
 }
 
 void wk_matmul_ref(float* out, const float* x, const float* w, int32_t n, int32_t d) {

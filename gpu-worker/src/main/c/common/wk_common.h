@@ -81,6 +81,7 @@ typedef struct {
     const int32_t* const* tables;
     int32_t n_logits;
     const int32_t* logit_rows;
+    int32_t* argmax;  // (n_logits) greedy token of each logit row, or NULL
 } wk_batch;
 
 typedef int32_t (*wk_step_fn)(void* model, const wk_batch* batch, float* logits);
@@ -91,7 +92,12 @@ int32_t wk_run_batch(wk_state* st, wk_step_fn step, void* model, int32_t n_rows,
                      const int32_t* tokens, const int32_t* positions, float* logits_out);
 int32_t wk_run_paged(wk_state* st, wk_step_fn step, void* model, int32_t n_rows, const int32_t* tokens,
                      const int32_t* positions, const int32_t* row_seq, int32_t n_seqs, const int32_t* block_tables,
-                     int32_t table_stride, int32_t n_logits, const int32_t* logit_rows, float* logits_out);
+                     int32_t table_stride, int32_t n_logits, const int32_t* logit_rows, float* logits_out,
+                     int32_t* argmax_out);
+
+// best = 0, then every i with x[i] > x[best] becomes best: the first index of the largest value, NaNs ignored
+// (a NaN at 0 stays). The engine's Java sampler chooses the same way.
+int32_t wk_argmax_ref(const float* x, int32_t n);
 
 // ----------------------------------------------------------------------------
 // Host memory

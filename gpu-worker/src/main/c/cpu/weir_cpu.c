@@ -220,6 +220,40 @@ static void attention_range(void* ctx, int64_t start, int64_t end, int32_t tid) 
     }
 }
 
+typedef struct {
+    const float* logits;
+    int32_t vocab;
+    int32_t* out;
+    int32_t path;
+} argmax_job;
+
+// wk_argmax_ref's choice, vectorised: the largest value (NaNs skipped), then the first index holding it.
+__attribute__((target("avx512f"))) static int32_t argmax_512(const float* x, int32_t n) {
+    __m512 m = _mm512_set1_ps(-INFINITY);
+    int32_t i = 0;
+    for (; i + 16 <= n; i += 16) m = _mm512_max_ps(_mm512_loadu_ps(x + i), m); // a NaN input yields m
+    float max = _mm512_reduce_max_ps(m);
+    for (; i < n; i++)
+        if (x[i] > max) max = x[i];
+    if (x[0] != x[0]) return 0;
+    for (i = 0; i + 16 <= n; i += 16) {
+        __mmask16 eq = _mm512_cmpeq_ps_mask(_mm512_loadu_ps(x + i), _mm512_set1_ps(max));
+        if (eq) return i + __builtin_ctz(eq);
+    }
+    for (; i < n; i++)
+        if (x[i] == max) return i;
+    return 0;
+}
+
+static void argmax_range(void* ctx, int64_t start, int64_t end, int32_t tid) {
+    (void)tid;
+    const argmax_job* j = ctx;
+    for (int64_t r = start; r < end; r++) {
+        const float* row = j->logits + r * j->vocab;
+        j->out[r] = j->path == SIMD_AVX512 ? argmax_512(row, j->vocab) : wk_argmax_ref(row, j->vocab);
+    }
+}
+
 // ----------------------------------------------------------------------------
 // Forward: one batch of rows through every layer (rows are validated by wk_run_*)
 
@@ -247,6 +281,10 @@ static int32_t cpu_step(void* model, const wk_batch* b, float* logits) {
     for (int32_t i = 0; i < b->n_logits; i++)
         rmsnorm_row(m->xb + (int64_t)i * dim, m->x + (int64_t)b->logit_rows[i] * dim, m->final_norm, dim, c->rms_eps);
     gemm(p, path, &m->lm_head, m->xb, dim, b->n_logits, logits, c->vocab_size, c->vocab_size, EPI_STORE);
+    if (b->argmax) {
+        argmax_job aj = {logits, c->vocab_size, b->argmax, path};
+        pool_run(p, b->n_logits, argmax_range, &aj);
+    }
     return WK_OK;
 }
 
@@ -323,10 +361,10 @@ WK_API int32_t wk_forward_batch(wk_model* m, int32_t n_rows, const int32_t* slot
 
 WK_API int32_t wk_forward_paged(wk_model* m, int32_t n_rows, const int32_t* tokens, const int32_t* positions,
                                 const int32_t* row_seq, int32_t n_seqs, const int32_t* block_tables, int32_t table_stride,
-                                int32_t n_logits, const int32_t* logit_rows, float* logits_out) {
+                                int32_t n_logits, const int32_t* logit_rows, float* logits_out, int32_t* argmax_out) {
     if (m == NULL) return wk_fail(WK_ERR_ARG, "wk_forward_paged: model is NULL");
     return wk_run_paged(&m->st, cpu_step, m, n_rows, tokens, positions, row_seq, n_seqs, block_tables, table_stride,
-                        n_logits, logit_rows, logits_out);
+                        n_logits, logit_rows, logits_out, argmax_out);
 }
 
 WK_API int32_t wk_model_kv_info(const wk_model* m, int32_t* n_blocks, int32_t* block_size) {

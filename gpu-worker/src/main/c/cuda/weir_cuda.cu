@@ -496,6 +496,8 @@ static int32_t cuda_step(void* model, const wk_batch* bt, float* logits) {
     LAUNCH_CHECK("rmsnorm_kernel(final)");
     TRY(matmul(m->logits, m->xb, &m->w[WK_LM_HEAD], 0, bt->n_logits, dim, c->vocab_size));
     CUDA_TRY(cudaMemcpy(logits, m->logits, (size_t)bt->n_logits * c->vocab_size * sizeof(float), cudaMemcpyDeviceToHost));
+    if (bt->argmax) // on the host: the logits are here anyway
+        for (int r = 0; r < bt->n_logits; r++) bt->argmax[r] = wk_argmax_ref(logits + (int64_t)r * c->vocab_size, c->vocab_size);
     return WK_OK;
 }
 
@@ -613,10 +615,10 @@ WK_API int32_t wk_forward_batch(wk_model* m, int32_t n_rows, const int32_t* slot
 
 WK_API int32_t wk_forward_paged(wk_model* m, int32_t n_rows, const int32_t* tokens, const int32_t* positions,
                                 const int32_t* row_seq, int32_t n_seqs, const int32_t* block_tables, int32_t table_stride,
-                                int32_t n_logits, const int32_t* logit_rows, float* logits_out) {
+                                int32_t n_logits, const int32_t* logit_rows, float* logits_out, int32_t* argmax_out) {
     if (m == NULL) return wk_fail(WK_ERR_ARG, "wk_forward_paged: model is NULL");
     return wk_run_paged(&m->st, cuda_step, m, n_rows, tokens, positions, row_seq, n_seqs, block_tables, table_stride,
-                        n_logits, logit_rows, logits_out);
+                        n_logits, logit_rows, logits_out, argmax_out);
 }
 
 WK_API int32_t wk_model_kv_info(const wk_model* m, int32_t* n_blocks, int32_t* block_size) {

@@ -178,8 +178,13 @@ public final class EngineLoop implements AutoCloseable {
             }
             CompletionEvent event;
             try {
-                model.runner().logitsOf(logitRow++, logits);
-                event = seq.sample(logits);
+                int row = logitRow++;
+                if (seq.needsOnlyArgmax()) {
+                    event = seq.acceptArgmax(model.runner().argmaxOf(row));
+                } else {
+                    model.runner().logitsOf(row, logits);
+                    event = seq.sample(logits);
+                }
                 sampledTokens++;
             } catch (RuntimeException e) {
                 LOG.error("request {} failed after its forward step", seq.request().requestId(), e);

@@ -97,10 +97,24 @@ final class Sequence {
         return position == length;
     }
 
+    /** True when the next token is the argmax of the logits and nothing else of them is needed (no log-probs). */
+    boolean needsOnlyArgmax() {
+        return sampler.isPlainGreedy() && !request().sampling().wantsLogProbs();
+    }
+
+    /** Takes {@code token}, the argmax of the last logits, as the next token ({@link #needsOnlyArgmax()}). */
+    CompletionEvent acceptArgmax(int token) {
+        sampler.record(token);
+        return accept(token, null);
+    }
+
     /** Samples the next token from the logits of the last token fed and returns the event to send. */
     CompletionEvent sample(float[] logits) {
+        return accept(sampler.sample(logits), logits);
+    }
+
+    private CompletionEvent accept(int token, float[] logits) {
         SamplingParams params = request().sampling();
-        int token = sampler.sample(logits);
         generated++;
         tokens[length++] = token;
 
@@ -122,7 +136,7 @@ final class Sequence {
 
         Double logProb = null;
         List<CompletionEvent.TopLogprob> top = null;
-        if (params.wantsLogProbs()) {
+        if (params.wantsLogProbs() && logits != null) {
             LogProbs lp = new LogProbs(logits);
             logProb = lp.of(token);
             if (params.effectiveTopLogprobs() > 0) {

@@ -254,10 +254,10 @@ public final class KernelLibrary {
     }
 
     int forwardPaged(MemorySegment model, int nRows, MemorySegment tokens, MemorySegment positions, MemorySegment rowSeq,
-            int nSeqs, MemorySegment tables, int stride, int nLogits, MemorySegment logitRows, MemorySegment logits)
-            throws Throwable {
+            int nSeqs, MemorySegment tables, int stride, int nLogits, MemorySegment logitRows, MemorySegment logits,
+            MemorySegment argmax) throws Throwable {
         return (int) WeirNative.wk_forward_paged.HANDLE.invokeExact(forwardPaged, model, nRows, tokens, positions, rowSeq,
-                nSeqs, tables, stride, nLogits, logitRows, logits);
+                nSeqs, tables, stride, nLogits, logitRows, logits, argmax);
     }
 
     int kvInfo(MemorySegment model, MemorySegment nBlocks, MemorySegment blockSize) throws Throwable {

@@ -115,10 +115,12 @@ public final class NativeModel implements AutoCloseable {
     /**
      * {@code wk_forward_paged}: row i is {@code tokens[i]} at {@code positions[i]} of sequence {@code rowSeq[i]},
      * whose blocks are {@code tables[rowSeq[i] * stride ..]}; writes the logits of rows {@code logitRows[0..nLogits)}
-     * ({@code nLogits × vocabSize} floats). All arrays int32 except the logits.
+     * ({@code nLogits × vocabSize} floats) and, unless {@code argmax} is {@link MemorySegment#NULL}, each such row's
+     * greedy token ({@code nLogits} int32). All arrays int32 except the logits.
      */
     public void forwardPaged(int nRows, MemorySegment tokens, MemorySegment positions, MemorySegment rowSeq, int nSeqs,
-            MemorySegment tables, int stride, int nLogits, MemorySegment logitRows, MemorySegment logits) {
+            MemorySegment tables, int stride, int nLogits, MemorySegment logitRows, MemorySegment logits,
+            MemorySegment argmax) {
         long n = Math.max(nRows, 0);
         requireSize("tokens", tokens, 4 * n);
         requireSize("positions", positions, 4 * n);
@@ -126,9 +128,10 @@ public final class NativeModel implements AutoCloseable {
         requireSize("tables", tables, 4L * Math.max(nSeqs, 0) * Math.max(stride, 0));
         requireSize("logitRows", logitRows, 4L * Math.max(nLogits, 0));
         requireSize("logits", logits, 4L * Math.max(nLogits, 0) * config.vocabSize());
+        if (!argmax.equals(MemorySegment.NULL)) requireSize("argmax", argmax, 4L * Math.max(nLogits, 0));
         try {
             library.check(library.forwardPaged(handle(), nRows, tokens, positions, rowSeq, nSeqs, tables, stride, nLogits,
-                    logitRows, logits));
+                    logitRows, logits, argmax));
         } catch (Throwable t) {
             throw KernelLibrary.rethrow(t);
         }

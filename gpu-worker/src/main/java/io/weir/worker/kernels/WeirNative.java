@@ -144,12 +144,12 @@ final class WeirNative {
     /**
      * {@code int32_t wk_forward_paged(wk_model* m, int32_t n_rows, const int32_t* tokens, const int32_t* positions,
      * const int32_t* row_seq, int32_t n_seqs, const int32_t* block_tables, int32_t table_stride, int32_t n_logits,
-     * const int32_t* logit_rows, float* logits_out)}
+     * const int32_t* logit_rows, float* logits_out, int32_t* argmax_out)}
      */
     static final class wk_forward_paged {
         static final String NAME = "wk_forward_paged";
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, ADDRESS,
-                JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS);
+                JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS);
         static final MethodHandle HANDLE = LINKER.downcallHandle(DESC);
     }
 

@@ -88,6 +88,7 @@ public final class ModelRunner implements AutoCloseable {
     private final MemorySegment rowSeq;   // (maxBatch) int32, paged steps
     private final MemorySegment tables;   // (maxBatch, tableStride) int32, paged steps
     private final MemorySegment logitRows;// (maxBatch) int32, paged steps
+    private final MemorySegment argmax;   // (maxBatch) int32, paged steps: each logit row's greedy token
     private final int tableStride;        // blocks of a maxSeqLen sequence
 
     private ModelRunner(ModelConfig config, NativeModel model, int maxSeqLen) {
@@ -104,6 +105,7 @@ public final class ModelRunner implements AutoCloseable {
         this.rowSeq = arena.allocate(JAVA_INT, b);
         this.tables = arena.allocate(JAVA_INT, (long) b * tableStride);
         this.logitRows = arena.allocate(JAVA_INT, b);
+        this.argmax = arena.allocate(JAVA_INT, b);
     }
 
     /** Loads {@code checkpointDir} into the backend {@link BackendSelector#select()} picks. */
@@ -241,7 +243,8 @@ public final class ModelRunner implements AutoCloseable {
      * One paged step (continuous batching over the block pool): row {@code i} is {@code tokens[i]} at
      * {@code positions[i]} of sequence {@code rowSeq[i]} (0..nSeqs-1), whose block table is
      * {@code tables[rowSeq[i] * tableStride() ..]}. Computes the logits of rows {@code logitRows[0..nLogits)};
-     * read them with {@link #logitsOf}. The arrays may be longer than the counts.
+     * read them with {@link #logitsOf}, or just their greedy tokens with {@link #argmaxOf}. The arrays may be longer
+     * than the counts.
      *
      * @throws io.weir.worker.kernels.KernelException for rows the library rejects (bad block ids, positions)
      */
@@ -255,7 +258,15 @@ public final class ModelRunner implements AutoCloseable {
         MemorySegment.copy(tables, 0, this.tables, JAVA_INT, 0, nSeqs * tableStride);
         MemorySegment.copy(logitRows, 0, this.logitRows, JAVA_INT, 0, nLogits);
         model.forwardPaged(nRows, this.tokens, this.positions, this.rowSeq, nSeqs, this.tables, tableStride, nLogits,
-                this.logitRows, logits);
+                this.logitRows, logits, argmax);
+    }
+
+    /**
+     * The greedy token of the {@code i}-th logit row of the last {@link #forwardPaged} step: the first index of its
+     * largest logit, as {@link io.weir.worker.sampling.Sampler#argmax} chooses, without copying the row.
+     */
+    public int argmaxOf(int i) {
+        return argmax.getAtIndex(JAVA_INT, i);
     }
 
     /** Copies the logits of the {@code i}-th logit row of the last {@link #forwardPaged} step into {@code out}. */

@@ -30,9 +30,19 @@ public final class Sampler {
         this.order = new Integer[vocabSize];
     }
 
+    /** True when the token is simply the argmax of the raw logits (greedy, no penalties). */
+    public boolean isPlainGreedy() {
+        return params.isGreedy() && !hasPenalties();
+    }
+
+    /** Records a token chosen outside {@link #sample} (the argmax of a plain-greedy request). */
+    public void record(int token) {
+        outputCounts[token]++;
+    }
+
     /** The sampled token; {@code logits} is left untouched. */
     public int sample(float[] logits) {
-        if (params.isGreedy() && !hasPenalties()) { // the common case needs no copy of the row
+        if (isPlainGreedy()) { // the common case needs no copy of the row
             int token = argmax(logits);
             outputCounts[token]++;
             return token;
