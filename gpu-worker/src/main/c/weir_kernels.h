@@ -12,8 +12,13 @@
  *   - The error message is thread-local: read it on the thread that made the failing call,
  *     before making another call.
  *   - A model is used by one thread at a time (the engine thread). Different models are independent.
- *   - wk_forward / wk_forward_batch never allocate: wk_model_create sizes every buffer
- *     (activations for max_batch rows, the KV cache for max_slots sequences × max_seq_len).
+ *   - The forward calls never allocate: model creation sizes every buffer (activations for
+ *     max_batch rows, the KV cache as a pool of fixed-size blocks).
+ *   - KV cache: a pool of n_blocks blocks of block_size positions. The paged API (wk_forward_paged)
+ *     takes a block table per sequence from the caller, which owns the blocks (allocation, sharing
+ *     of common prefixes, eviction). The slot API (wk_forward, wk_forward_batch) gives slot s the
+ *     fixed blocks [s * B, (s + 1) * B), B = ceil(max_seq_len / block_size); do not mix the two APIs
+ *     on one model.
  *   - Weights are nn.Linear layout, [out, in] row-major. q/k rows are in the Hugging Face order
  *     (RoPE rotates pairs (i, i + head_dim/2) of each head, "rotate_half").
  */
@@ -62,7 +67,18 @@ typedef struct wk_config {
     int32_t tied_embeddings; // 1: the LM head is TOK_EMBEDDINGS (WK_LM_HEAD must not be set)
 } wk_config;
 
-typedef enum wk_dtype { WK_F32 = 0, WK_F16 = 1, WK_BF16 = 2 } wk_dtype;
+// Weight element types. Uploads accept F32, F16 and BF16; storage (wk_options.weight_dtype) is F32,
+// BF16 or INT8 (symmetric per output row, quantized at upload).
+typedef enum wk_dtype { WK_F32 = 0, WK_F16 = 1, WK_BF16 = 2, WK_INT8 = 3 } wk_dtype;
+
+// Sizes of a model's native state.
+typedef struct wk_options {
+    int32_t max_batch;    // rows (tokens) per forward step, > 0
+    int32_t max_slots;    // sequences of the slot API, >= 0 (0: paged API only)
+    int32_t n_blocks;     // KV-cache blocks; 0: exactly enough for the slots
+    int32_t block_size;   // positions per block, a multiple of 16; 0: 16
+    int32_t weight_dtype; // storage of projection and LM-head weights: WK_F32, WK_BF16 or WK_INT8
+} wk_options;
 
 // Weight tensors, in forward-pass order. Shapes, [out, in] row-major:
 typedef enum wk_tensor {
@@ -98,7 +114,10 @@ WK_API const char* wk_backend_info(void);  // one line for logs: SIMD path and t
 // (max_slots sequences × max_seq_len positions × n_layers). *out is NULL on failure.
 WK_API int32_t wk_model_create(const wk_config* cfg, int32_t max_slots, int32_t max_batch, wk_model** out);
 
-// Copies (and converts to f32) one weight tensor into backend memory. layer is 0..n_layers-1 for
+// The same with every size given (see wk_options). The KV cache is n_blocks x block_size positions.
+WK_API int32_t wk_model_create_ex(const wk_config* cfg, const wk_options* opts, wk_model** out);
+
+// Copies (converting to the storage type) one weight tensor into backend memory. layer is 0..n_layers-1 for
 // per-layer tensors and -1 for global ones. n_elements must equal the tensor's size. The caller's
 // buffer may be freed as soon as this returns. Setting a tensor again overwrites it.
 WK_API int32_t wk_model_set_tensor(wk_model* m, int32_t tensor, int32_t layer,
@@ -125,6 +144,30 @@ WK_API int32_t wk_forward(wk_model* m, int32_t slot, const int32_t* tokens, int3
 WK_API int32_t wk_forward_batch(wk_model* m, int32_t n_rows, const int32_t* slots, const int32_t* tokens,
                                 const int32_t* positions, float* logits_out);
 
+// Paged step (continuous batching over the block pool): row i is token tokens[i] at position
+// positions[i] of sequence row_seq[i] (0..n_seqs-1), whose block table is
+// block_tables[row_seq[i] * table_stride ..]: position p lives in block table[p / block_size].
+// Rows of one sequence must have consecutive positions, in order; every earlier position of a
+// sequence must already be in its blocks (the caller tracks that). Writes the logits of the rows
+// logit_rows[0..n_logits) (each in [0, n_rows)), in that order, to logits_out (n_logits x vocab_size);
+// n_logits may be 0. With argmax_out non-NULL, also writes each of those rows' greedy token (the first index
+// of its largest logit, NaNs ignored) to argmax_out[0..n_logits). n_rows <= max_batch.
+WK_API int32_t wk_forward_paged(wk_model* m, int32_t n_rows, const int32_t* tokens, const int32_t* positions,
+                                const int32_t* row_seq, int32_t n_seqs, const int32_t* block_tables,
+                                int32_t table_stride, int32_t n_logits, const int32_t* logit_rows, float* logits_out,
+                                int32_t* argmax_out);
+
+// KV-cache geometry of a model: *n_blocks and *block_size (either may be NULL).
+WK_API int32_t wk_model_kv_info(const wk_model* m, int32_t* n_blocks, int32_t* block_size);
+
+// ----------------------------------------------------------------------------
+// Machine ceilings, for benchmarks (CPU backend; CUDA: device memory and FP32 FMA)
+
+// Read bandwidth in GB/s over a buffer of `bytes`, summed by every pool thread, best of `reps` passes.
+WK_API int32_t wk_bench_read_bandwidth(int64_t bytes, int32_t reps, double* gb_per_s);
+// Peak FP32 FMA rate in GFLOP/s over every pool thread (independent FMA chains, ~`millis` ms).
+WK_API int32_t wk_bench_fma_peak(int32_t millis, double* gflop_per_s);
+
 // ----------------------------------------------------------------------------
 // Test hooks
 
@@ -133,6 +176,18 @@ WK_API int32_t wk_forward_batch(wk_model* m, int32_t n_rows, const int32_t* slot
 // device matvec kernel. WK_ERR_UNSUPPORTED when this machine cannot run the path, WK_ERR_ARG for an
 // unknown path.
 WK_API int32_t wk_test_matmul(int32_t path, float* out, const float* x, const float* w, int32_t n, int32_t d);
+
+// out[m, d] = x[m, n] · W[d, n]^T for m rows through the backend's batched product with W stored as
+// dtype (WK_F32, WK_BF16, WK_INT8), on path `path` (CPU: 0 scalar, 1 AVX2, 2 AVX-512; CUDA: 1).
+WK_API int32_t wk_test_gemm(int32_t path, int32_t dtype, float* out, const float* x, const float* w, int32_t m,
+                            int32_t n, int32_t d);
+
+// Paged attention of one query row at position n_pos - 1 against keys/values k, v (n_pos, n_kv_heads *
+// head_dim, dense) written into blocks table[0..ceil(n_pos / block_size)) of a scratch pool, on path
+// `path`. q and out hold n_heads * head_dim floats.
+WK_API int32_t wk_test_attention(int32_t path, int32_t n_heads, int32_t n_kv_heads, int32_t head_dim,
+                                 int32_t block_size, int32_t n_pos, const int32_t* table, const float* q,
+                                 const float* k, const float* v, float* out);
 
 #ifdef __cplusplus
 }

@@ -1,7 +1,10 @@
 /*
  * wk_common.c: host-side bookkeeping shared by the CPU and CUDA backends. See wk_common.h.
  */
+#define _GNU_SOURCE
 #include "wk_common.h"
+
+#include <sys/mman.h>
 
 #include <math.h>
 #include <stdarg.h>
@@ -58,7 +61,7 @@ int32_t wk_tensor_shape_of(const wk_config* c, int32_t t, wk_tensor_shape* s) {
 // ----------------------------------------------------------------------------
 // Model bookkeeping
 
-static int32_t check_config(const wk_config* c, int32_t max_slots, int32_t max_batch) {
+static int32_t check_config(const wk_config* c, const wk_options* o) {
     if (c->dim <= 0 || c->hidden_dim <= 0 || c->n_layers <= 0 || c->n_heads <= 0 || c->n_kv_heads <= 0 ||
         c->head_dim <= 0 || c->vocab_size <= 0 || c->max_seq_len <= 0)
         return wk_fail(WK_ERR_ARG, "config: every size must be positive (dim %d, hidden_dim %d, n_layers %d, n_heads %d, "
@@ -72,39 +75,67 @@ static int32_t check_config(const wk_config* c, int32_t max_slots, int32_t max_b
         return wk_fail(WK_ERR_ARG, "config: rms_eps (%g) and rope_theta (%g) must be positive", c->rms_eps, c->rope_theta);
     if (c->tied_embeddings != 0 && c->tied_embeddings != 1)
         return wk_fail(WK_ERR_ARG, "config: tied_embeddings must be 0 or 1, got %d", c->tied_embeddings);
-    if (max_slots <= 0 || max_batch <= 0)
-        return wk_fail(WK_ERR_ARG, "max_slots (%d) and max_batch (%d) must be positive", max_slots, max_batch);
+    if (o->max_batch <= 0) return wk_fail(WK_ERR_ARG, "max_batch (%d) must be positive", o->max_batch);
+    if (o->max_slots < 0) return wk_fail(WK_ERR_ARG, "max_slots (%d) must not be negative", o->max_slots);
+    if (o->block_size <= 0 || o->block_size % 16 != 0)
+        return wk_fail(WK_ERR_ARG, "block_size (%d) must be a positive multiple of 16", o->block_size);
+    if (o->n_blocks <= 0) return wk_fail(WK_ERR_ARG, "n_blocks (%d) must be positive", o->n_blocks);
+    if (o->weight_dtype != WK_F32 && o->weight_dtype != WK_BF16 && o->weight_dtype != WK_INT8)
+        return wk_fail(WK_ERR_ARG, "weight_dtype %d: storage must be F32 (0), BF16 (2) or INT8 (3)", o->weight_dtype);
     return WK_OK;
 }
 
-int32_t wk_state_build(wk_state* st, const wk_config* cfg, int32_t max_slots, int32_t max_batch) {
+int32_t wk_slot_options(int32_t max_slots, int32_t max_batch, wk_options* out) {
+    if (max_slots <= 0 || max_batch <= 0)
+        return wk_fail(WK_ERR_ARG, "max_slots (%d) and max_batch (%d) must be positive", max_slots, max_batch);
+    *out = (wk_options){max_batch, max_slots, 0, 16, WK_F32};
+    return WK_OK;
+}
+
+int32_t wk_state_build(wk_state* st, const wk_config* cfg, const wk_options* opts) {
     memset(st, 0, sizeof *st);
-    if (cfg == NULL) return wk_fail(WK_ERR_ARG, "wk_model_create: cfg is NULL");
-    int32_t rc = check_config(cfg, max_slots, max_batch);
+    if (cfg == NULL || opts == NULL) return wk_fail(WK_ERR_ARG, "wk_model_create: cfg or options is NULL");
+    wk_options o = *opts;
+    if (o.block_size == 0) o.block_size = 16;
+    int64_t per_slot = o.block_size > 0 && cfg->max_seq_len > 0 ? (cfg->max_seq_len + o.block_size - 1) / o.block_size : 0;
+    if (o.n_blocks == 0 && o.max_slots > 0) {
+        if ((int64_t)o.max_slots * per_slot > INT32_MAX) return wk_fail(WK_ERR_ARG, "max_slots %d: too many KV blocks", o.max_slots);
+        o.n_blocks = (int32_t)(o.max_slots * per_slot);
+    }
+    int32_t rc = check_config(cfg, &o);
     if (rc != WK_OK) return rc;
+    if ((int64_t)o.max_slots * per_slot > o.n_blocks)
+        return wk_fail(WK_ERR_ARG, "n_blocks %d cannot hold %d slots of %lld blocks", o.n_blocks, o.max_slots,
+                       (long long)per_slot);
     st->cfg = *cfg;
-    st->max_slots = max_slots;
-    st->max_batch = max_batch;
+    st->opts = o;
     st->q_dim = cfg->n_heads * cfg->head_dim;
     st->kv_dim = cfg->n_kv_heads * cfg->head_dim;
+    st->blocks_per_slot = (int32_t)per_slot;
     st->is_set = calloc((size_t)WK_N_TENSORS * cfg->n_layers, 1);
-    st->seq_len = calloc((size_t)max_slots, sizeof(int32_t));
-    st->row_slots = calloc((size_t)max_batch, sizeof(int32_t));
-    st->row_pos = calloc((size_t)max_batch, sizeof(int32_t));
-    if (!st->is_set || !st->seq_len || !st->row_slots || !st->row_pos) {
+    st->seq_len = calloc((size_t)o.max_slots + 1, sizeof(int32_t));
+    st->slot_tables = calloc((size_t)o.max_slots * per_slot + 1, sizeof(int32_t));
+    st->row_tables = calloc((size_t)o.max_batch, sizeof(int32_t*));
+    st->row_pos = calloc((size_t)o.max_batch, sizeof(int32_t));
+    st->logit_rows = calloc((size_t)o.max_batch, sizeof(int32_t));
+    if (!st->is_set || !st->seq_len || !st->slot_tables || !st->row_tables || !st->row_pos || !st->logit_rows) {
         wk_state_free(st);
         return wk_fail(WK_ERR_NOMEM, "wk_model_create: out of host memory for bookkeeping");
     }
+    for (int64_t i = 0; i < (int64_t)o.max_slots * per_slot; i++) st->slot_tables[i] = (int32_t)i;
     return WK_OK;
 }
 
 void wk_state_free(wk_state* st) {
     free(st->is_set);
     free(st->seq_len);
-    free(st->row_slots);
+    free(st->slot_tables);
+    free((void*)st->row_tables);
     free(st->row_pos);
+    free(st->logit_rows);
     st->is_set = NULL;
-    st->seq_len = st->row_slots = st->row_pos = NULL;
+    st->seq_len = st->slot_tables = st->row_pos = st->logit_rows = NULL;
+    st->row_tables = NULL;
 }
 
 int32_t wk_check_set_tensor(const wk_state* st, int32_t t, int32_t layer, const void* data,
@@ -114,7 +145,7 @@ int32_t wk_check_set_tensor(const wk_state* st, int32_t t, int32_t layer, const 
     if (rc != WK_OK) return rc;
     if (data == NULL) return wk_fail(WK_ERR_ARG, "set_tensor %s: data is NULL", s.name);
     if (dtype != WK_F32 && dtype != WK_F16 && dtype != WK_BF16)
-        return wk_fail(WK_ERR_ARG, "set_tensor %s: unsupported dtype %d (F32=0, F16=1, BF16=2)", s.name, dtype);
+        return wk_fail(WK_ERR_ARG, "set_tensor %s: unsupported upload dtype %d (F32=0, F16=1, BF16=2)", s.name, dtype);
     if (t == WK_LM_HEAD && st->cfg.tied_embeddings)
         return wk_fail(WK_ERR_ARG, "set_tensor LM_HEAD: the model has tied embeddings; the LM head is TOK_EMBEDDINGS");
     if (s.per_layer && (layer < 0 || layer >= st->cfg.n_layers))
@@ -155,13 +186,18 @@ static int32_t check_token(const wk_state* st, int32_t i, int32_t tok) {
     return WK_OK;
 }
 
+static int32_t check_slot_api(const wk_state* st, const char* fn) {
+    if (st->opts.max_slots <= 0) return wk_fail(WK_ERR_STATE, "%s: this model has no slots (paged API only)", fn);
+    return WK_OK;
+}
+
 int32_t wk_run_sequence(wk_state* st, wk_step_fn step, void* model, int32_t slot, const int32_t* tokens,
                         int32_t n_tokens, int32_t start_pos, float* logits_out) {
     if (tokens == NULL || logits_out == NULL) return wk_fail(WK_ERR_ARG, "wk_forward: tokens or logits_out is NULL");
     int32_t rc = wk_check_ready(st);
-    if (rc != WK_OK) return rc;
-    if (slot < 0 || slot >= st->max_slots)
-        return wk_fail(WK_ERR_RANGE, "wk_forward: slot %d out of range [0, %d)", slot, st->max_slots);
+    if (rc != WK_OK || (rc = check_slot_api(st, "wk_forward")) != WK_OK) return rc;
+    if (slot < 0 || slot >= st->opts.max_slots)
+        return wk_fail(WK_ERR_RANGE, "wk_forward: slot %d out of range [0, %d)", slot, st->opts.max_slots);
     if (n_tokens <= 0) return wk_fail(WK_ERR_ARG, "wk_forward: n_tokens must be positive, got %d", n_tokens);
     if (start_pos < 0 || (int64_t)start_pos + n_tokens > st->cfg.max_seq_len)
         return wk_fail(WK_ERR_RANGE, "wk_forward: positions [%d, %lld) out of range [0, max_seq_len %d)", start_pos,
@@ -173,14 +209,16 @@ int32_t wk_run_sequence(wk_state* st, wk_step_fn step, void* model, int32_t slot
         if ((rc = check_token(st, i, tokens[i])) != WK_OK) return rc;
 
     st->seq_len[slot] = start_pos; // rewinding drops everything after start_pos
+    const int32_t* table = st->slot_tables + (int64_t)slot * st->blocks_per_slot;
     for (int32_t done = 0; done < n_tokens;) {
-        int32_t n = n_tokens - done < st->max_batch ? n_tokens - done : st->max_batch;
+        int32_t n = n_tokens - done < st->opts.max_batch ? n_tokens - done : st->opts.max_batch;
         for (int32_t i = 0; i < n; i++) {
-            st->row_slots[i] = slot;
+            st->row_tables[i] = table;
             st->row_pos[i] = start_pos + done + i;
         }
-        int32_t mode = done + n == n_tokens ? WK_LOGITS_LAST : WK_LOGITS_NONE;
-        rc = step(model, n, st->row_slots, tokens + done, st->row_pos, logits_out, mode);
+        int32_t last = n - 1, is_last = done + n == n_tokens;
+        wk_batch b = {n, tokens + done, st->row_pos, st->row_tables, is_last ? 1 : 0, &last, NULL};
+        rc = step(model, &b, logits_out);
         if (rc != WK_OK) return rc;
         done += n;
         st->seq_len[slot] = start_pos + done;
@@ -193,13 +231,13 @@ int32_t wk_run_batch(wk_state* st, wk_step_fn step, void* model, int32_t n_rows,
     if (!slots || !tokens || !positions || !logits_out)
         return wk_fail(WK_ERR_ARG, "wk_forward_batch: slots, tokens, positions or logits_out is NULL");
     int32_t rc = wk_check_ready(st);
-    if (rc != WK_OK) return rc;
-    if (n_rows <= 0 || n_rows > st->max_batch)
-        return wk_fail(WK_ERR_RANGE, "wk_forward_batch: n_rows %d out of range [1, max_batch %d]", n_rows, st->max_batch);
+    if (rc != WK_OK || (rc = check_slot_api(st, "wk_forward_batch")) != WK_OK) return rc;
+    if (n_rows <= 0 || n_rows > st->opts.max_batch)
+        return wk_fail(WK_ERR_RANGE, "wk_forward_batch: n_rows %d out of range [1, max_batch %d]", n_rows, st->opts.max_batch);
     for (int32_t i = 0; i < n_rows; i++) {
         int32_t s = slots[i], p = positions[i];
-        if (s < 0 || s >= st->max_slots)
-            return wk_fail(WK_ERR_RANGE, "wk_forward_batch: row %d: slot %d out of range [0, %d)", i, s, st->max_slots);
+        if (s < 0 || s >= st->opts.max_slots)
+            return wk_fail(WK_ERR_RANGE, "wk_forward_batch: row %d: slot %d out of range [0, %d)", i, s, st->opts.max_slots);
         if (p < 0 || p >= st->cfg.max_seq_len)
             return wk_fail(WK_ERR_RANGE, "wk_forward_batch: row %d: position %d out of range [0, max_seq_len %d)", i, p,
                            st->cfg.max_seq_len);
@@ -214,10 +252,69 @@ int32_t wk_run_batch(wk_state* st, wk_step_fn step, void* model, int32_t n_rows,
             return wk_fail(WK_ERR_RANGE, "wk_forward_batch: row %d: position %d would leave a gap: slot %d holds %d positions",
                            i, p, s, st->seq_len[s]);
     }
-    rc = step(model, n_rows, slots, tokens, positions, logits_out, WK_LOGITS_ALL);
+    for (int32_t i = 0; i < n_rows; i++) {
+        st->row_tables[i] = st->slot_tables + (int64_t)slots[i] * st->blocks_per_slot;
+        st->logit_rows[i] = i;
+    }
+    wk_batch b = {n_rows, tokens, positions, st->row_tables, n_rows, st->logit_rows, NULL};
+    rc = step(model, &b, logits_out);
     if (rc != WK_OK) return rc;
     for (int32_t i = 0; i < n_rows; i++) st->seq_len[slots[i]] = positions[i] + 1;
     return WK_OK;
+}
+
+int32_t wk_run_paged(wk_state* st, wk_step_fn step, void* model, int32_t n_rows, const int32_t* tokens,
+                     const int32_t* positions, const int32_t* row_seq, int32_t n_seqs, const int32_t* block_tables,
+                     int32_t table_stride, int32_t n_logits, const int32_t* logit_rows, float* logits_out,
+                     int32_t* argmax_out) {
+    if (!tokens || !positions || !row_seq || !block_tables || (n_logits > 0 && (!logit_rows || !logits_out)))
+        return wk_fail(WK_ERR_ARG, "wk_forward_paged: a NULL array");
+    int32_t rc = wk_check_ready(st);
+    if (rc != WK_OK) return rc;
+    if (n_rows <= 0 || n_rows > st->opts.max_batch)
+        return wk_fail(WK_ERR_RANGE, "wk_forward_paged: n_rows %d out of range [1, max_batch %d]", n_rows, st->opts.max_batch);
+    if (n_seqs <= 0 || table_stride <= 0)
+        return wk_fail(WK_ERR_ARG, "wk_forward_paged: n_seqs (%d) and table_stride (%d) must be positive", n_seqs, table_stride);
+    if (n_logits < 0 || n_logits > n_rows)
+        return wk_fail(WK_ERR_RANGE, "wk_forward_paged: n_logits %d out of range [0, n_rows %d]", n_logits, n_rows);
+    int32_t bs = st->opts.block_size;
+    for (int32_t i = 0; i < n_rows; i++) {
+        int32_t s = row_seq[i], p = positions[i];
+        if (s < 0 || s >= n_seqs)
+            return wk_fail(WK_ERR_RANGE, "wk_forward_paged: row %d: sequence %d out of range [0, %d)", i, s, n_seqs);
+        if (p < 0 || p >= st->cfg.max_seq_len || p / bs >= table_stride)
+            return wk_fail(WK_ERR_RANGE, "wk_forward_paged: row %d: position %d out of range [0, %d)", i, p,
+                           st->cfg.max_seq_len < table_stride * bs ? st->cfg.max_seq_len : table_stride * bs);
+        if ((rc = check_token(st, i, tokens[i])) != WK_OK) return rc;
+        if (i > 0 && row_seq[i - 1] == s && p != positions[i - 1] + 1)
+            return wk_fail(WK_ERR_RANGE, "wk_forward_paged: row %d: position %d does not follow row %d's position %d", i, p,
+                           i - 1, positions[i - 1]);
+        const int32_t* table = block_tables + (int64_t)s * table_stride;
+        for (int32_t b = 0; b <= p / bs; b++)
+            if (table[b] < 0 || table[b] >= st->opts.n_blocks)
+                return wk_fail(WK_ERR_RANGE, "wk_forward_paged: row %d: block %d of sequence %d is %d, out of range [0, %d)",
+                               i, b, s, table[b], st->opts.n_blocks);
+        st->row_tables[i] = table;
+    }
+    for (int32_t i = 0; i < n_logits; i++)
+        if (logit_rows[i] < 0 || logit_rows[i] >= n_rows)
+            return wk_fail(WK_ERR_RANGE, "wk_forward_paged: logit row %d out of range [0, %d)", logit_rows[i], n_rows);
+    wk_batch b = {n_rows, tokens, positions, st->row_tables, n_logits, logit_rows, argmax_out};
+    return step(model, &b, logits_out);
+}
+
+// ----------------------------------------------------------------------------
+// Host memory
+
+#define HUGE_PAGE ((size_t)2 << 20)
+
+void* wk_alloc_huge(size_t bytes) {
+    size_t align = bytes >= 2 * HUGE_PAGE ? HUGE_PAGE : 64;
+    bytes = (bytes + align - 1) / align * align;
+    void* p = NULL;
+    if (posix_memalign(&p, align, bytes ? bytes : align) != 0) return NULL;
+    if (align == HUGE_PAGE) madvise(p, bytes, MADV_HUGEPAGE); // advisory: failure is harmless
+    return p;
 }
 
 // ----------------------------------------------------------------------------
@@ -269,6 +366,27 @@ void wk_rope_table(const wk_config* c, float* cos_sin) {
             cos_sin[((int64_t)pos * half + i) * 2 + 0] = (float)cos(angle);
             cos_sin[((int64_t)pos * half + i) * 2 + 1] = (float)sin(angle);
         }
+}
+
+int32_t wk_check_test_attention(int32_t n_heads, int32_t n_kv_heads, int32_t head_dim, int32_t max_head_dim,
+                                int32_t block_size, int32_t n_pos, const int32_t* table, const float* q, const float* k,
+                                const float* v, const float* out, int32_t* n_blocks) {
+    if (!table || !q || !k || !v || !out || n_heads <= 0 || n_kv_heads <= 0 || n_heads % n_kv_heads != 0 ||
+        head_dim <= 0 || head_dim > max_head_dim || block_size <= 0 || block_size % 16 != 0 || n_pos <= 0)
+        return wk_fail(WK_ERR_ARG, "wk_test_attention: bad arguments");
+    *n_blocks = 0;
+    for (int32_t i = 0; i < (n_pos + block_size - 1) / block_size; i++) {
+        if (table[i] < 0) return wk_fail(WK_ERR_ARG, "wk_test_attention: negative block id");
+        if (table[i] + 1 > *n_blocks) *n_blocks = table[i] + 1;
+    }
+    return WK_OK;
+}
+
+int32_t wk_argmax_ref(const float* x, int32_t n) {
+    int32_t best = 0;
+    for (int32_t i = 1; i < n; i++)
+        if (x[i] > x[best]) best = i;
+    return best;
 }
 
 void wk_matmul_ref(float* out, const float* x, const float* w, int32_t n, int32_t d) {

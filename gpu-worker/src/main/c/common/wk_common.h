@@ -39,19 +39,26 @@ int32_t wk_tensor_shape_of(const wk_config* cfg, int32_t t, wk_tensor_shape* s);
 // Model bookkeeping, embedded as the first member of each backend's wk_model
 
 typedef struct {
-    wk_config cfg;         // as given to wk_model_create
-    int32_t max_slots;     // sequences the KV cache holds
-    int32_t max_batch;     // rows per forward step
-    int32_t q_dim;         // n_heads * head_dim
-    int32_t kv_dim;        // n_kv_heads * head_dim
-    uint8_t* is_set;       // (WK_N_TENSORS, n_layers) 1 once a tensor (layer) was uploaded
-    int32_t* seq_len;      // (max_slots) positions each slot's KV cache holds
-    int32_t* row_slots;    // (max_batch) wk_forward's rows, built per chunk
-    int32_t* row_pos;      // (max_batch)
+    wk_config cfg;           // as given to wk_model_create
+    wk_options opts;         // with defaults filled in
+    int32_t q_dim;           // n_heads * head_dim
+    int32_t kv_dim;          // n_kv_heads * head_dim
+    int32_t blocks_per_slot; // ceil(max_seq_len / block_size)
+    uint8_t* is_set;         // (WK_N_TENSORS, n_layers) 1 once a tensor (layer) was uploaded
+    int32_t* seq_len;        // (max_slots) positions each slot holds (slot API)
+    int32_t* slot_tables;    // (max_slots, blocks_per_slot) slot s owns blocks s*B .. s*B+B-1
+    const int32_t** row_tables; // (max_batch) per-step: each row's block table
+    int32_t* row_pos;        // (max_batch) per-step scratch for the slot API
+    int32_t* logit_rows;     // (max_batch) per-step scratch for the slot API
 } wk_state;
 
-int32_t wk_state_build(wk_state* st, const wk_config* cfg, int32_t max_slots, int32_t max_batch);
+// Validates cfg and opts (filling defaults) and allocates the bookkeeping.
+int32_t wk_state_build(wk_state* st, const wk_config* cfg, const wk_options* opts);
 void wk_state_free(wk_state* st);
+
+// wk_model_create's options: max_slots slots, each with its own blocks; f32 weights.
+// Fails (WK_ERR_ARG) unless both are positive.
+int32_t wk_slot_options(int32_t max_slots, int32_t max_batch, wk_options* out);
 
 // Validates a wk_model_set_tensor call. On success *offset is the element offset of this
 // (tensor, layer) inside the tensor's (n_layers, rows, cols) storage and *count its element count.
@@ -65,17 +72,39 @@ int32_t wk_check_ready(const wk_state* st);
 // ----------------------------------------------------------------------------
 // Forward driver: validation, chunking and KV-length bookkeeping around a backend's step.
 
-enum { WK_LOGITS_LAST = 0, WK_LOGITS_ALL = 1, WK_LOGITS_NONE = 2 };
+// One validated step: n_rows <= max_batch rows; row i is tokens[i] at positions[i], its sequence's
+// blocks are tables[i]. Logits are wanted for rows logit_rows[0..n_logits), in that order.
+typedef struct {
+    int32_t n_rows;
+    const int32_t* tokens;
+    const int32_t* positions;
+    const int32_t* const* tables;
+    int32_t n_logits;
+    const int32_t* logit_rows;
+    int32_t* argmax;  // (n_logits) greedy token of each logit row, or NULL
+} wk_batch;
 
-// One backend step over n_rows <= max_batch validated rows. Writes logits of the last row
-// (WK_LOGITS_LAST), of every row (WK_LOGITS_ALL), or none (WK_LOGITS_NONE: a prompt chunk before the last).
-typedef int32_t (*wk_step_fn)(void* model, int32_t n_rows, const int32_t* slots, const int32_t* tokens,
-                              const int32_t* positions, float* logits, int32_t logits_mode);
+typedef int32_t (*wk_step_fn)(void* model, const wk_batch* batch, float* logits);
 
 int32_t wk_run_sequence(wk_state* st, wk_step_fn step, void* model, int32_t slot, const int32_t* tokens,
                         int32_t n_tokens, int32_t start_pos, float* logits_out);
 int32_t wk_run_batch(wk_state* st, wk_step_fn step, void* model, int32_t n_rows, const int32_t* slots,
                      const int32_t* tokens, const int32_t* positions, float* logits_out);
+int32_t wk_run_paged(wk_state* st, wk_step_fn step, void* model, int32_t n_rows, const int32_t* tokens,
+                     const int32_t* positions, const int32_t* row_seq, int32_t n_seqs, const int32_t* block_tables,
+                     int32_t table_stride, int32_t n_logits, const int32_t* logit_rows, float* logits_out,
+                     int32_t* argmax_out);
+
+// best = 0, then every i with x[i] > x[best] becomes best: the first index of the largest value, NaNs ignored
+// (a NaN at 0 stays). The engine's Java sampler chooses the same way.
+int32_t wk_argmax_ref(const float* x, int32_t n);
+
+// ----------------------------------------------------------------------------
+// Host memory
+
+// `bytes` of host memory, 64-byte aligned; 2 MiB aligned with madvise(MADV_HUGEPAGE) when large, so
+// weights and the KV cache get transparent huge pages where the OS allows. free() releases it.
+void* wk_alloc_huge(size_t bytes);
 
 // ----------------------------------------------------------------------------
 // Numerics shared by both backends
@@ -86,6 +115,12 @@ void wk_to_f32(float* dst, const void* src, int32_t dtype, int64_t n);
 // HF rotate_half RoPE table: cos_sin[(pos * head_dim/2 + i) * 2 + {0,1}] = {cos, sin}(pos * theta^(-2i/head_dim)),
 // computed in double. Size: max_seq_len * head_dim floats.
 void wk_rope_table(const wk_config* cfg, float* cos_sin);
+
+// Validates wk_test_attention's arguments (max_head_dim: the backend's limit) and sets *n_blocks to the pool
+// size its table needs (largest block id + 1).
+int32_t wk_check_test_attention(int32_t n_heads, int32_t n_kv_heads, int32_t head_dim, int32_t max_head_dim,
+                                int32_t block_size, int32_t n_pos, const int32_t* table, const float* q, const float* k,
+                                const float* v, const float* out, int32_t* n_blocks);
 
 // Scalar reference: out[i] = sum_j w[i*n + j] * x[j], f32, in index order (never vectorized).
 void wk_matmul_ref(float* out, const float* x, const float* w, int32_t n, int32_t d);

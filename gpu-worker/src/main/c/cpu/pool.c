@@ -1,45 +1,96 @@
 /*
- * pool.c: see pool.h. Workers sleep on a condition variable between jobs.
+ * pool.c: see pool.h. Hand-off protocol: the caller publishes the job and bumps `generation`; workers
+ * spin on it for a while, then sleep on work_cv (registering in `sleepers` first, so the caller knows
+ * to broadcast). Completion is the `pending` counter, which the caller spins on.
  */
+#define _GNU_SOURCE
 #include "pool.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "../common/wk_common.h"
+
+#include <time.h>
+
+// Workers poll this long for the next job before sleeping: long enough to cover the serial gaps
+// inside a forward step, short enough not to steal a core from the JVM between steps.
+#define SPIN_NS 100000
+#define SPIN_CHECK 64 // polls between clock reads
+
+static int64_t now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 typedef struct {
     pool* p;
     int32_t tid;
 } worker_arg;
 
-static void run_range(pool* p, int32_t tid) {
-    int64_t n = p->n_items, chunk = (n + p->n_threads - 1) / p->n_threads;
-    int64_t start = (int64_t)tid * chunk, end = start + chunk < n ? start + chunk : n;
-    if (start < end) p->fn(p->ctx, start, end, tid);
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+static void run_items(pool* p, int32_t tid) {
+    for (;;) {
+        int64_t start = atomic_fetch_add_explicit(&p->next_item, p->chunk, memory_order_relaxed);
+        if (start >= p->n_items) return;
+        int64_t end = start + p->chunk < p->n_items ? start + p->chunk : p->n_items;
+        p->fn(p->ctx, start, end, tid);
+    }
+}
+
+static void pin_to_cpu(int32_t cpu) {
+    const char* env = getenv("WEIR_PIN");
+    if (!env || strcmp(env, "1") != 0) return;
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    if (n <= 1) return;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu % n, &set);
+    pthread_setaffinity_np(pthread_self(), sizeof set, &set); // advisory: failure leaves it unpinned
 }
 
 static void* worker_main(void* arg) {
     worker_arg a = *(worker_arg*)arg;
     free(arg);
     pool* p = a.p;
+    pin_to_cpu(a.tid);
     uint64_t seen = 0;
-    pthread_mutex_lock(&p->mu);
     for (;;) {
-        while (!p->stop && p->generation == seen) pthread_cond_wait(&p->work_cv, &p->mu);
-        if (p->stop) break;
-        seen = p->generation;
-        pthread_mutex_unlock(&p->mu);
-        run_range(p, a.tid);
-        pthread_mutex_lock(&p->mu);
-        if (--p->pending == 0) pthread_cond_signal(&p->done_cv);
+        uint64_t g = atomic_load_explicit(&p->generation, memory_order_acquire);
+        int64_t deadline = g == seen ? now_ns() + SPIN_NS : 0;
+        for (int spin = 1; g == seen; spin++) {
+            cpu_relax();
+            g = atomic_load_explicit(&p->generation, memory_order_acquire);
+            if (spin % SPIN_CHECK == 0 && now_ns() > deadline) break;
+        }
+        if (g == seen) { // idle: sleep until the next job
+            pthread_mutex_lock(&p->mu);
+            atomic_fetch_add(&p->sleepers, 1);
+            while ((g = atomic_load(&p->generation)) == seen) pthread_cond_wait(&p->work_cv, &p->mu);
+            atomic_fetch_sub(&p->sleepers, 1);
+            pthread_mutex_unlock(&p->mu);
+        }
+        seen = g;
+        if (atomic_load(&p->stop)) break;
+        run_items(p, a.tid);
+        if (atomic_fetch_sub(&p->pending, 1) == 1 && atomic_load(&p->caller_waiting)) {
+            pthread_mutex_lock(&p->mu); // the caller sleeps: wake it
+            pthread_cond_signal(&p->done_cv);
+            pthread_mutex_unlock(&p->mu);
+        }
     }
-    pthread_mutex_unlock(&p->mu);
     return NULL;
 }
 
 int32_t pool_build(pool* p, int32_t n_threads) {
-    *p = (pool){0};
+    memset(p, 0, sizeof *p);
     p->n_threads = n_threads < 1 ? 1 : n_threads;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->work_cv, NULL);
@@ -59,11 +110,20 @@ int32_t pool_build(pool* p, int32_t n_threads) {
     return WK_OK;
 }
 
+static void wake_workers(pool* p) {
+    if (atomic_load(&p->sleepers) > 0) {
+        pthread_mutex_lock(&p->mu);
+        pthread_cond_broadcast(&p->work_cv);
+        pthread_mutex_unlock(&p->mu);
+    }
+}
+
 void pool_free(pool* p) {
     if (p->n_threads == 0) return; // never built
     if (p->workers) {
+        atomic_store(&p->stop, 1);
+        atomic_fetch_add(&p->generation, 1);
         pthread_mutex_lock(&p->mu);
-        p->stop = 1;
         pthread_cond_broadcast(&p->work_cv);
         pthread_mutex_unlock(&p->mu);
         for (int32_t i = 1; i < p->n_threads; i++) pthread_join(p->workers[i - 1], NULL);
@@ -77,24 +137,37 @@ void pool_free(pool* p) {
 }
 
 void pool_run(pool* p, int64_t n_items, pool_fn fn, void* ctx) {
-    if (p->n_threads == 1 || n_items < p->n_threads) {
+    if (n_items <= 0) return;
+    if (p == NULL || p->n_threads <= 1 || n_items == 1) {
         fn(ctx, 0, n_items, 0);
         return;
     }
-    pthread_mutex_lock(&p->mu);
+    int64_t chunk = n_items / ((int64_t)p->n_threads * 16);
     p->fn = fn;
     p->ctx = ctx;
     p->n_items = n_items;
-    p->pending = p->n_threads - 1;
-    p->generation++;
-    pthread_cond_broadcast(&p->work_cv);
-    pthread_mutex_unlock(&p->mu);
+    p->chunk = chunk < 1 ? 1 : chunk;
+    atomic_store_explicit(&p->next_item, 0, memory_order_relaxed);
+    atomic_store_explicit(&p->pending, p->n_threads - 1, memory_order_relaxed);
+    atomic_fetch_add(&p->generation, 1); // seq_cst: publishes the job, ordered before the sleepers check
+    wake_workers(p);
 
-    run_range(p, 0);
+    run_items(p, 0);
 
-    pthread_mutex_lock(&p->mu);
-    while (p->pending > 0) pthread_cond_wait(&p->done_cv, &p->mu);
-    pthread_mutex_unlock(&p->mu);
+    int64_t deadline = 0;
+    for (int spin = 1; atomic_load_explicit(&p->pending, memory_order_acquire) > 0; spin++) {
+        if (deadline == 0) deadline = now_ns() + SPIN_NS;
+        if (spin % SPIN_CHECK != 0 || now_ns() < deadline) {
+            cpu_relax();
+            continue;
+        }
+        // a worker is late (the host descheduled it): sleep, so it can have this core
+        pthread_mutex_lock(&p->mu);
+        atomic_store(&p->caller_waiting, 1);
+        while (atomic_load(&p->pending) > 0) pthread_cond_wait(&p->done_cv, &p->mu);
+        atomic_store(&p->caller_waiting, 0);
+        pthread_mutex_unlock(&p->mu);
+    }
 }
 
 int32_t pool_default_threads(void) {

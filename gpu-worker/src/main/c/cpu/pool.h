@@ -1,28 +1,36 @@
 /*
- * pool.h: a small persistent pthread pool. The caller thread works too, so a pool of n threads
- * starts n-1 workers. One job at a time; pool_run returns when every range is done.
+ * pool.h: a persistent thread pool for the forward pass. The caller thread works too, so a pool of
+ * n threads starts n-1 workers. Workers are pinned to CPUs (one each, WEIR_PIN=0 turns it off) and
+ * spin briefly between jobs before sleeping, because a decode step issues a few dozen short jobs and
+ * a condition-variable wake-up per job (tens of microseconds) would cost more than the jobs.
+ * One job at a time; pool_run returns when every item is done.
  */
 #ifndef WK_POOL_H
 #define WK_POOL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 // Work function: handle items [start, end); tid in [0, n_threads) indexes per-thread scratch.
 typedef void (*pool_fn)(void* ctx, int64_t start, int64_t end, int32_t tid);
 
 typedef struct {
-    int32_t n_threads;       // workers + the calling thread
-    pthread_t* workers;      // (n_threads - 1)
-    pthread_mutex_t mu;
-    pthread_cond_t work_cv;  // workers wait here for a new generation
-    pthread_cond_t done_cv;  // the caller waits here for pending == 0
-    uint64_t generation;     // bumped per job
-    int32_t pending;         // workers still running the current job
-    int32_t stop;            // set by pool_free
-    pool_fn fn;              // the current job
+    int32_t n_threads;          // workers + the calling thread
+    pthread_t* workers;         // (n_threads - 1)
+    pthread_mutex_t mu;         // only for sleeping and waking
+    pthread_cond_t work_cv;
+    pthread_cond_t done_cv;     // the caller sleeps here when the job outlasts its spin
+    _Atomic int32_t caller_waiting;
+    _Atomic uint64_t generation;// bumped per job (and at stop)
+    _Atomic int32_t sleepers;   // workers blocked on work_cv
+    _Atomic int32_t pending;    // workers still inside the current job
+    _Atomic int64_t next_item;  // dynamic scheduling: the next unclaimed item
+    _Atomic int32_t stop;       // set by pool_free
+    pool_fn fn;                 // the current job
     void* ctx;
     int64_t n_items;
+    int64_t chunk;              // items claimed at a time
 } pool;
 
 // Starts n_threads-1 workers (n_threads <= 1: no workers, everything runs on the caller). 0 or WK_ERR_*;
@@ -30,8 +38,9 @@ typedef struct {
 int32_t pool_build(pool* p, int32_t n_threads);
 void pool_free(pool* p);
 
-// Splits [0, n_items) into n_threads contiguous ranges and runs fn on all of them.
-// Runs inline when the pool has one thread or the job is smaller than n_threads items.
+// Runs fn over [0, n_items) on every thread; threads claim chunks of about n_items / (4 n_threads)
+// items dynamically, so a thread the host delays does not hold the others up. Which thread runs an
+// item never changes its result. Runs inline when the pool has one thread or there is a single item.
 void pool_run(pool* p, int64_t n_items, pool_fn fn, void* ctx);
 
 // WEIR_THREADS if set and positive, else the number of online CPUs.

@@ -1,249 +1,290 @@
 /*
- * weir_cpu.c: the CPU backend of weir_kernels.h. Llama forward pass in f32, in the spirit of
- * llama2.c's run.c, but over a batch of rows (each row: one token of some slot at some position)
- * so a prompt chunk or a continuous-batching decode step reads every weight once.
+ * weir_cpu.c: the CPU backend of weir_kernels.h. A Llama forward pass over a batch of rows (each row:
+ * one token of some sequence at some position), so a prompt chunk or a continuous-batching decode step
+ * reads every weight once for all its rows.
  *
- *   model        struct wk_model, build/free, weight upload
- *   blocks       embedding, RMSNorm, RoPE, KV-cache write, attention, SwiGLU, residual
+ *   model        struct wk_model, build/free, weight upload (packing, fusing, quantizing)
+ *   blocks       embedding, RMSNorm, RoPE, KV-cache write, attention over the pool
  *   forward      cpu_step: one batch of rows through every layer
- *   API          the exported wk_* functions
+ *   API          the exported wk_* functions, benchmarks and test hooks
+ *
+ * Per layer the step runs four batched products on pre-packed weights (gemm.h): Q, K and V fused into
+ * one; o_proj with the residual add fused into its epilogue; gate and up fused, with SwiGLU in the
+ * epilogue; down_proj with the residual add. Logits are computed only for the rows that ask for them.
  */
 #define _GNU_SOURCE
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
+#include <time.h>
 
 #include "../common/wk_common.h"
 #include "../weir_kernels.h"
-#include "matmul.h"
+#include "attention.h"
+#include "gemm.h"
 #include "pool.h"
+#include "simd.h"
 
 // ----------------------------------------------------------------------------
 // Model
 
 struct wk_model {
-    wk_state st;                  // config, limits, tensor and per-slot bookkeeping (shared with CUDA)
-    float* w[WK_N_TENSORS];       // weights, f32, (n_layers or 1, rows, cols) per wk_tensor; w[WK_LM_HEAD]
-                                  // aliases w[WK_TOK_EMBEDDINGS] when the embeddings are tied
+    wk_state st;            // config, options, tensor bookkeeping, slot tables (shared with CUDA)
+    int32_t path;           // SIMD path (SIMD_*)
+    pool pool;              // WEIR_THREADS threads (the caller included)
+    // weights
+    float* embeddings;      // (vocab, dim) f32 lookups; NULL when tied (looked up in lm_head)
+    float* attn_norm;       // (n_layers, dim)
+    float* ffn_norm;        // (n_layers, dim)
+    float* final_norm;      // (dim)
+    packed* qkv;            // (n_layers) columns: q (q_dim), k (kv_dim), v (kv_dim)
+    packed* wo;             // (n_layers) dim columns over q_dim inputs
+    packed* gate_up;        // (n_layers) SwiGLU pairs: panel 2p = gate columns 32p.., panel 2p+1 = up
+    packed* down;           // (n_layers) dim columns over hidden_dim inputs
+    packed lm_head;         // vocab columns over dim inputs (the embeddings when tied)
+    kv_pool kv;             // the paged KV cache
+    float* rope;            // (max_seq_len, head_dim/2, 2) cos, sin
     // activations, one row per batch row, allocated once (forward never allocates)
-    float* x;                     // (max_batch, dim) residual stream
-    float* xb;                    // (max_batch, dim) RMSNorm output, input of the projections
-    float* xb2;                   // (max_batch, dim) o_proj / down_proj output, added to x
-    float* q;                     // (max_batch, q_dim)
-    float* k;                     // (max_batch, kv_dim)
-    float* v;                     // (max_batch, kv_dim)
-    float* ao;                    // (max_batch, q_dim) attention output, input of o_proj
-    float* hb;                    // (max_batch, hidden_dim) gate, then silu(gate) * up
-    float* hb2;                   // (max_batch, hidden_dim) up
-    float* att;                   // (n_threads, max_seq_len) attention scores, one row per pool thread
-    float* rope;                  // (max_seq_len, head_dim/2, 2) cos, sin
-    float* key_cache;             // (max_slots, n_layers, max_seq_len, kv_dim)
-    float* value_cache;           // (max_slots, n_layers, max_seq_len, kv_dim)
-    pool pool;                    // WEIR_THREADS threads (the caller included)
-    int32_t path;                 // matmul SIMD path (MATMUL_*)
+    float* x;               // (max_batch, dim) residual stream
+    float* xb;              // (max_batch, dim) RMSNorm output, input of the projections
+    float* qkv_out;         // (max_batch, q_dim + 2 kv_dim)
+    float* ao;              // (max_batch, q_dim) attention output
+    float* hb;              // (max_batch, hidden_dim) silu(gate) * up
+    float* scratch;         // (n_threads, group, max_seq_len + 16) attention scores
+    int64_t scratch_stride; // floats per thread
 };
 
-#define HUGE_PAGE (2u << 20)
+static float* alloc_f32(int64_t n) { return wk_alloc_huge((size_t)(n > 0 ? n : 1) * sizeof(float)); }
 
-// 64-byte aligned (cache line, AVX-512 vector); 2 MiB aligned and madvise(MADV_HUGEPAGE) when big,
-// so the kernel can back weights and KV cache with transparent huge pages (fewer TLB misses).
-static float* alloc_f32(int64_t n) {
-    size_t bytes = (size_t)n * sizeof(float), align = bytes >= 2 * HUGE_PAGE ? HUGE_PAGE : 64;
-    bytes = (bytes + align - 1) / align * align;
-    void* p = NULL;
-    if (posix_memalign(&p, align, bytes ? bytes : align) != 0) return NULL;
-    if (align == HUGE_PAGE) madvise(p, bytes, MADV_HUGEPAGE); // advisory: failure is harmless
-    return p;
+static void free_packed_array(packed* a, int32_t n) {
+    if (!a) return;
+    for (int32_t i = 0; i < n; i++) packed_free(&a[i]);
+    free(a);
 }
 
 static void free_model(wk_model* m) {
     pool_free(&m->pool);
-    for (int32_t t = 0; t < WK_N_TENSORS; t++)
-        if (!(t == WK_LM_HEAD && m->st.cfg.tied_embeddings)) free(m->w[t]);
-    float* bufs[] = {m->x, m->xb, m->xb2, m->q, m->k, m->v, m->ao, m->hb, m->hb2, m->att, m->rope, m->key_cache, m->value_cache};
+    int32_t L = m->st.cfg.n_layers;
+    free_packed_array(m->qkv, L);
+    free_packed_array(m->wo, L);
+    free_packed_array(m->gate_up, L);
+    free_packed_array(m->down, L);
+    packed_free(&m->lm_head);
+    kv_pool_free(&m->kv);
+    float* bufs[] = {m->embeddings, m->attn_norm, m->ffn_norm, m->final_norm, m->rope, m->x, m->xb, m->qkv_out, m->ao,
+                     m->hb, m->scratch};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) free(bufs[i]);
     wk_state_free(&m->st);
     free(m);
 }
 
+static int32_t hidden_pairs(const wk_config* c) { return (c->hidden_dim + PANEL - 1) / PANEL; }
+
 static int32_t build_model(wk_model* m) {
     const wk_config* c = &m->st.cfg;
-    int64_t B = m->st.max_batch, q_dim = m->st.q_dim, kv_dim = m->st.kv_dim;
-    for (int32_t t = 0; t < WK_N_TENSORS; t++) {
-        wk_tensor_shape s = {0};
-        wk_tensor_shape_of(c, t, &s);
-        if (t == WK_LM_HEAD && c->tied_embeddings) continue;
-        if (!(m->w[t] = alloc_f32((s.per_layer ? c->n_layers : 1) * s.rows * s.cols)))
-            return wk_fail(WK_ERR_NOMEM, "wk_model_create: out of memory for weights %s", s.name);
+    const wk_options* o = &m->st.opts;
+    int32_t L = c->n_layers, q_dim = m->st.q_dim, kv_dim = m->st.kv_dim, dt = o->weight_dtype;
+    int64_t B = o->max_batch;
+    m->qkv = calloc((size_t)L, sizeof(packed));
+    m->wo = calloc((size_t)L, sizeof(packed));
+    m->gate_up = calloc((size_t)L, sizeof(packed));
+    m->down = calloc((size_t)L, sizeof(packed));
+    if (!m->qkv || !m->wo || !m->gate_up || !m->down) return wk_fail(WK_ERR_NOMEM, "wk_model_create: out of memory");
+    int32_t rc = WK_OK;
+    for (int32_t l = 0; l < L && rc == WK_OK; l++) {
+        if ((rc = packed_alloc(&m->qkv[l], c->dim, q_dim + 2 * kv_dim, dt)) != WK_OK) break;
+        if ((rc = packed_alloc(&m->wo[l], q_dim, c->dim, dt)) != WK_OK) break;
+        if ((rc = packed_alloc(&m->gate_up[l], c->dim, 2 * PANEL * hidden_pairs(c), dt)) != WK_OK) break;
+        rc = packed_alloc(&m->down[l], c->hidden_dim, c->dim, dt);
     }
-    if (c->tied_embeddings) m->w[WK_LM_HEAD] = m->w[WK_TOK_EMBEDDINGS];
+    if (rc == WK_OK) rc = packed_alloc(&m->lm_head, c->dim, c->vocab_size, dt);
+    if (rc == WK_OK) rc = kv_pool_alloc(&m->kv, L, o->n_blocks, o->block_size, c->n_kv_heads, c->head_dim);
+    if (rc != WK_OK) return rc;
 
-    int64_t kv_elems = (int64_t)m->st.max_slots * c->n_layers * c->max_seq_len * kv_dim;
+    int32_t group = c->n_heads / c->n_kv_heads;
+    m->scratch_stride = (int64_t)group * (c->max_seq_len + 16);
+    if (!c->tied_embeddings) m->embeddings = alloc_f32((int64_t)c->vocab_size * c->dim);
+    m->attn_norm = alloc_f32((int64_t)L * c->dim);
+    m->ffn_norm = alloc_f32((int64_t)L * c->dim);
+    m->final_norm = alloc_f32(c->dim);
+    m->rope = alloc_f32((int64_t)c->max_seq_len * c->head_dim);
     m->x = alloc_f32(B * c->dim);
     m->xb = alloc_f32(B * c->dim);
-    m->xb2 = alloc_f32(B * c->dim);
-    m->q = alloc_f32(B * q_dim);
-    m->k = alloc_f32(B * kv_dim);
-    m->v = alloc_f32(B * kv_dim);
+    m->qkv_out = alloc_f32(B * (q_dim + 2 * kv_dim));
     m->ao = alloc_f32(B * q_dim);
     m->hb = alloc_f32(B * c->hidden_dim);
-    m->hb2 = alloc_f32(B * c->hidden_dim);
-    m->att = alloc_f32((int64_t)m->pool.n_threads * c->max_seq_len);
-    m->rope = alloc_f32((int64_t)c->max_seq_len * c->head_dim);
-    m->key_cache = alloc_f32(kv_elems);
-    m->value_cache = alloc_f32(kv_elems);
-    if (!m->x || !m->xb || !m->xb2 || !m->q || !m->k || !m->v || !m->ao || !m->hb || !m->hb2 || !m->att || !m->rope ||
-        !m->key_cache || !m->value_cache)
-        return wk_fail(WK_ERR_NOMEM, "wk_model_create: out of memory for activations and KV cache (%lld MiB of KV cache)",
-                       (long long)(2 * kv_elems * 4 >> 20));
+    m->scratch = alloc_f32(m->pool.n_threads * m->scratch_stride);
+    if ((!c->tied_embeddings && !m->embeddings) || !m->attn_norm || !m->ffn_norm || !m->final_norm || !m->rope || !m->x ||
+        !m->xb || !m->qkv_out || !m->ao || !m->hb || !m->scratch)
+        return wk_fail(WK_ERR_NOMEM, "wk_model_create: out of memory for weights and activations");
     wk_rope_table(c, m->rope);
     return WK_OK;
+}
+
+// Stores one uploaded tensor (already f32) where the forward pass reads it.
+static void store_tensor(wk_model* m, int32_t t, int32_t layer, const float* w) {
+    const wk_config* c = &m->st.cfg;
+    int32_t q_dim = m->st.q_dim, kv_dim = m->st.kv_dim, dim = c->dim;
+    switch (t) {
+        case WK_TOK_EMBEDDINGS:
+            if (c->tied_embeddings) packed_set_rows(&m->lm_head, w, c->vocab_size, 0, 0);
+            else memcpy(m->embeddings, w, (size_t)c->vocab_size * dim * sizeof(float));
+            break;
+        case WK_LM_HEAD: packed_set_rows(&m->lm_head, w, c->vocab_size, 0, 0); break;
+        case WK_ATTN_NORM: memcpy(m->attn_norm + (int64_t)layer * dim, w, (size_t)dim * sizeof(float)); break;
+        case WK_FFN_NORM: memcpy(m->ffn_norm + (int64_t)layer * dim, w, (size_t)dim * sizeof(float)); break;
+        case WK_FINAL_NORM: memcpy(m->final_norm, w, (size_t)dim * sizeof(float)); break;
+        case WK_WQ: packed_set_rows(&m->qkv[layer], w, q_dim, 0, 0); break;
+        case WK_WK: packed_set_rows(&m->qkv[layer], w, kv_dim, q_dim, 0); break;
+        case WK_WV: packed_set_rows(&m->qkv[layer], w, kv_dim, q_dim + kv_dim, 0); break;
+        case WK_WO: packed_set_rows(&m->wo[layer], w, dim, 0, 0); break;
+        case WK_W_GATE: packed_set_rows(&m->gate_up[layer], w, c->hidden_dim, 0, 2 * PANEL); break;
+        case WK_W_UP: packed_set_rows(&m->gate_up[layer], w, c->hidden_dim, PANEL, 2 * PANEL); break;
+        case WK_W_DOWN: packed_set_rows(&m->down[layer], w, dim, 0, 0); break;
+        default: break;
+    }
 }
 
 // ----------------------------------------------------------------------------
 // Blocks
 
-static void embed(const wk_model* m, int32_t n_rows, const int32_t* tokens) {
+static void embed(const wk_model* m, const wk_batch* b) {
     int32_t dim = m->st.cfg.dim;
-    for (int32_t b = 0; b < n_rows; b++)
-        memcpy(m->x + (int64_t)b * dim, m->w[WK_TOK_EMBEDDINGS] + (int64_t)tokens[b] * dim, (size_t)dim * sizeof(float));
-}
-
-// out = x / sqrt(mean(x^2) + eps) * weight, per row
-static void rmsnorm(float* out, const float* x, const float* weight, int32_t n_rows, int32_t dim, float eps) {
-    for (int32_t b = 0; b < n_rows; b++) {
-        const float* xr = x + (int64_t)b * dim;
-        float* o = out + (int64_t)b * dim;
-        float ss = 0.0f;
-        for (int32_t j = 0; j < dim; j++) ss += xr[j] * xr[j];
-        float inv = 1.0f / sqrtf(ss / dim + eps);
-        for (int32_t j = 0; j < dim; j++) o[j] = weight[j] * (inv * xr[j]);
+    for (int32_t r = 0; r < b->n_rows; r++) {
+        float* x = m->x + (int64_t)r * dim;
+        if (m->embeddings) memcpy(x, m->embeddings + (int64_t)b->tokens[r] * dim, (size_t)dim * sizeof(float));
+        else packed_column(&m->lm_head, b->tokens[r], x);
     }
 }
 
+// out = x / sqrt(mean(x^2) + eps) * weight, one row
+static void rmsnorm_row(float* out, const float* x, const float* weight, int32_t dim, float eps) {
+    float ss = 0.0f;
+    for (int32_t j = 0; j < dim; j++) ss += x[j] * x[j];
+    float inv = 1.0f / sqrtf(ss / dim + eps);
+    for (int32_t j = 0; j < dim; j++) out[j] = weight[j] * (inv * x[j]);
+}
+
+static void rmsnorm(float* out, const float* x, const float* weight, int32_t n_rows, int32_t dim, float eps) {
+    for (int32_t r = 0; r < n_rows; r++) rmsnorm_row(out + (int64_t)r * dim, x + (int64_t)r * dim, weight, dim, eps);
+}
+
 // HF rotate_half: within each head, (x[i], x[i + half]) rotates by pos * theta^(-2i/head_dim).
-static void rope(const wk_model* m, float* vec, int32_t n_rows, int32_t n_heads, const int32_t* positions) {
+static void rope_heads(const wk_model* m, float* vec, int32_t n_heads, int32_t pos) {
     int32_t hd = m->st.cfg.head_dim, half = hd / 2;
-    for (int32_t b = 0; b < n_rows; b++) {
-        const float* cs = m->rope + (int64_t)positions[b] * hd;
-        for (int32_t h = 0; h < n_heads; h++) {
-            float* x = vec + ((int64_t)b * n_heads + h) * hd;
-            for (int32_t i = 0; i < half; i++) {
-                float c = cs[2 * i], s = cs[2 * i + 1], x1 = x[i], x2 = x[i + half];
-                x[i] = x1 * c - x2 * s;
-                x[i + half] = x2 * c + x1 * s;
-            }
+    const float* cs = m->rope + (int64_t)pos * hd;
+    for (int32_t h = 0; h < n_heads; h++) {
+        float* x = vec + (int64_t)h * hd;
+        for (int32_t i = 0; i < half; i++) {
+            float c = cs[2 * i], s = cs[2 * i + 1], x1 = x[i], x2 = x[i + half];
+            x[i] = x1 * c - x2 * s;
+            x[i + half] = x2 * c + x1 * s;
         }
     }
 }
 
-// Start of (slot, layer) in a cache laid out (max_slots, n_layers, max_seq_len, kv_dim).
-static float* cache_at(const wk_model* m, float* cache, int32_t slot, int32_t layer) {
+// RoPE on q and k of every row, then k and v into the row's cache block.
+static void rope_and_store(const wk_model* m, const wk_batch* b, int32_t layer) {
     const wk_config* c = &m->st.cfg;
-    return cache + ((int64_t)slot * c->n_layers + layer) * c->max_seq_len * m->st.kv_dim;
-}
-
-static void kv_write(const wk_model* m, int32_t layer, int32_t n_rows, const int32_t* slots, const int32_t* positions) {
-    int64_t kv_dim = m->st.kv_dim;
-    for (int32_t b = 0; b < n_rows; b++) {
-        memcpy(cache_at(m, m->key_cache, slots[b], layer) + positions[b] * kv_dim, m->k + b * kv_dim, kv_dim * sizeof(float));
-        memcpy(cache_at(m, m->value_cache, slots[b], layer) + positions[b] * kv_dim, m->v + b * kv_dim, kv_dim * sizeof(float));
+    int32_t q_dim = m->st.q_dim, kv_dim = m->st.kv_dim, ld = q_dim + 2 * kv_dim, bs = m->st.opts.block_size;
+    for (int32_t r = 0; r < b->n_rows; r++) {
+        float* row = m->qkv_out + (int64_t)r * ld;
+        int32_t pos = b->positions[r];
+        rope_heads(m, row, c->n_heads, pos);
+        rope_heads(m, row + q_dim, c->n_kv_heads, pos);
+        kv_write(&m->kv, layer, b->tables[r][pos / bs], pos % bs, row + q_dim, row + q_dim + kv_dim);
     }
 }
 
 typedef struct {
     const wk_model* m;
+    const wk_batch* b;
     int32_t layer;
-    const int32_t* slots;
-    const int32_t* positions;
 } attention_job;
 
-// One (row, query head) per item: causal softmax(q k^T / sqrt(head_dim)) v over positions 0..pos
-// of the row's slot; GQA maps query head h to kv head h / (n_heads / n_kv_heads).
+// One (row, kv head) per item: the query heads of that kv head's group over the row's positions.
 static void attention_range(void* ctx, int64_t start, int64_t end, int32_t tid) {
     const attention_job* j = ctx;
     const wk_model* m = j->m;
     const wk_config* c = &m->st.cfg;
-    int32_t hd = c->head_dim, kv_dim = m->st.kv_dim, group = c->n_heads / c->n_kv_heads;
+    int32_t hd = c->head_dim, group = c->n_heads / c->n_kv_heads, q_dim = m->st.q_dim;
+    int32_t ld = q_dim + 2 * m->st.kv_dim;
     float scale = 1.0f / sqrtf((float)hd);
-    float* att = m->att + (int64_t)tid * c->max_seq_len;
+    float* scratch = m->scratch + tid * m->scratch_stride;
     for (int64_t item = start; item < end; item++) {
-        int32_t b = (int32_t)(item / c->n_heads), h = (int32_t)(item % c->n_heads), pos = j->positions[b];
-        const float* q = m->q + ((int64_t)b * c->n_heads + h) * hd;
-        const float* keys = cache_at(m, m->key_cache, j->slots[b], j->layer) + (h / group) * hd;
-        const float* values = cache_at(m, m->value_cache, j->slots[b], j->layer) + (h / group) * hd;
-        float max = -INFINITY;
-        for (int32_t t = 0; t <= pos; t++) {
-            const float* kt = keys + (int64_t)t * kv_dim;
-            float s = 0.0f;
-            for (int32_t i = 0; i < hd; i++) s += q[i] * kt[i];
-            att[t] = s * scale;
-            if (att[t] > max) max = att[t];
-        }
-        float sum = 0.0f;
-        for (int32_t t = 0; t <= pos; t++) {
-            att[t] = expf(att[t] - max);
-            sum += att[t];
-        }
-        float* out = m->ao + ((int64_t)b * c->n_heads + h) * hd;
-        memset(out, 0, (size_t)hd * sizeof(float));
-        for (int32_t t = 0; t <= pos; t++) {
-            const float* vt = values + (int64_t)t * kv_dim;
-            float a = att[t] / sum;
-            for (int32_t i = 0; i < hd; i++) out[i] += a * vt[i];
-        }
+        int32_t r = (int32_t)(item / c->n_kv_heads), g = (int32_t)(item % c->n_kv_heads);
+        const float* q = m->qkv_out + (int64_t)r * ld + (int64_t)g * group * hd;
+        float* out = m->ao + (int64_t)r * q_dim + (int64_t)g * group * hd;
+        attend(m->path, &m->kv, j->layer, j->b->tables[r], j->b->positions[r], g, group, q, scale, out, scratch);
     }
 }
 
-// hb = silu(hb) * hb2, silu(g) = g * sigmoid(g)
-static void swiglu(float* hb, const float* hb2, int64_t n) {
-    for (int64_t i = 0; i < n; i++) hb[i] = hb[i] / (1.0f + expf(-hb[i])) * hb2[i];
+typedef struct {
+    const float* logits;
+    int32_t vocab;
+    int32_t* out;
+    int32_t path;
+} argmax_job;
+
+// wk_argmax_ref's choice, vectorised: the largest value (NaNs skipped), then the first index holding it.
+__attribute__((target("avx512f"))) static int32_t argmax_512(const float* x, int32_t n) {
+    __m512 m = _mm512_set1_ps(-INFINITY);
+    int32_t i = 0;
+    for (; i + 16 <= n; i += 16) m = _mm512_max_ps(_mm512_loadu_ps(x + i), m); // a NaN input yields m
+    float max = _mm512_reduce_max_ps(m);
+    for (; i < n; i++)
+        if (x[i] > max) max = x[i];
+    if (x[0] != x[0]) return 0;
+    for (i = 0; i + 16 <= n; i += 16) {
+        __mmask16 eq = _mm512_cmpeq_ps_mask(_mm512_loadu_ps(x + i), _mm512_set1_ps(max));
+        if (eq) return i + __builtin_ctz(eq);
+    }
+    for (; i < n; i++)
+        if (x[i] == max) return i;
+    return 0;
 }
 
-static void residual(float* x, const float* delta, int64_t n) {
-    for (int64_t i = 0; i < n; i++) x[i] += delta[i];
+static void argmax_range(void* ctx, int64_t start, int64_t end, int32_t tid) {
+    (void)tid;
+    const argmax_job* j = ctx;
+    for (int64_t r = start; r < end; r++) {
+        const float* row = j->logits + r * j->vocab;
+        j->out[r] = j->path == SIMD_AVX512 ? argmax_512(row, j->vocab) : wk_argmax_ref(row, j->vocab);
+    }
 }
 
 // ----------------------------------------------------------------------------
 // Forward: one batch of rows through every layer (rows are validated by wk_run_*)
 
-static int32_t cpu_step(void* model, int32_t B, const int32_t* slots, const int32_t* tokens, const int32_t* positions,
-                        float* logits, int32_t logits_mode) {
+static int32_t cpu_step(void* model, const wk_batch* b, float* logits) {
     wk_model* m = model;
     const wk_config* c = &m->st.cfg;
-    int32_t dim = c->dim, q_dim = m->st.q_dim, kv_dim = m->st.kv_dim, hidden = c->hidden_dim, path = m->path;
+    int32_t B = b->n_rows, dim = c->dim, q_dim = m->st.q_dim, kv_dim = m->st.kv_dim, hidden = c->hidden_dim;
+    int32_t path = m->path, qkv_n = q_dim + 2 * kv_dim;
     pool* p = &m->pool;
 
-    embed(m, B, tokens);
+    embed(m, b);
     for (int32_t l = 0; l < c->n_layers; l++) {
-        // attention
-        rmsnorm(m->xb, m->x, m->w[WK_ATTN_NORM] + (int64_t)l * dim, B, dim, c->rms_eps);
-        matmul(p, path, m->q, m->xb, m->w[WK_WQ] + (int64_t)l * q_dim * dim, B, dim, q_dim);
-        matmul(p, path, m->k, m->xb, m->w[WK_WK] + (int64_t)l * kv_dim * dim, B, dim, kv_dim);
-        matmul(p, path, m->v, m->xb, m->w[WK_WV] + (int64_t)l * kv_dim * dim, B, dim, kv_dim);
-        rope(m, m->q, B, c->n_heads, positions);
-        rope(m, m->k, B, c->n_kv_heads, positions);
-        kv_write(m, l, B, slots, positions); // before attention: rows of one slot see each other
-        attention_job aj = {m, l, slots, positions};
-        pool_run(p, (int64_t)B * c->n_heads, attention_range, &aj);
-        matmul(p, path, m->xb2, m->ao, m->w[WK_WO] + (int64_t)l * dim * q_dim, B, q_dim, dim);
-        residual(m->x, m->xb2, (int64_t)B * dim);
+        rmsnorm(m->xb, m->x, m->attn_norm + (int64_t)l * dim, B, dim, c->rms_eps);
+        gemm(p, path, &m->qkv[l], m->xb, dim, B, m->qkv_out, qkv_n, qkv_n, EPI_STORE);
+        rope_and_store(m, b, l); // before attention: rows of one sequence see each other
+        attention_job aj = {m, b, l};
+        pool_run(p, (int64_t)B * c->n_kv_heads, attention_range, &aj);
+        gemm(p, path, &m->wo[l], m->ao, q_dim, B, m->x, dim, dim, EPI_ADD);
 
-        // feed-forward
-        rmsnorm(m->xb, m->x, m->w[WK_FFN_NORM] + (int64_t)l * dim, B, dim, c->rms_eps);
-        matmul(p, path, m->hb, m->xb, m->w[WK_W_GATE] + (int64_t)l * hidden * dim, B, dim, hidden);
-        matmul(p, path, m->hb2, m->xb, m->w[WK_W_UP] + (int64_t)l * hidden * dim, B, dim, hidden);
-        swiglu(m->hb, m->hb2, (int64_t)B * hidden);
-        matmul(p, path, m->xb2, m->hb, m->w[WK_W_DOWN] + (int64_t)l * dim * hidden, B, hidden, dim);
-        residual(m->x, m->xb2, (int64_t)B * dim);
+        rmsnorm(m->xb, m->x, m->ffn_norm + (int64_t)l * dim, B, dim, c->rms_eps);
+        gemm(p, path, &m->gate_up[l], m->xb, dim, B, m->hb, hidden, hidden, EPI_SWIGLU);
+        gemm(p, path, &m->down[l], m->hb, hidden, B, m->x, dim, dim, EPI_ADD);
     }
-
-    if (logits_mode == WK_LOGITS_NONE) return WK_OK;
-    int32_t first = logits_mode == WK_LOGITS_ALL ? 0 : B - 1;
-    rmsnorm(m->xb, m->x + (int64_t)first * dim, m->w[WK_FINAL_NORM], B - first, dim, c->rms_eps);
-    matmul(p, path, logits, m->xb, m->w[WK_LM_HEAD], B - first, dim, c->vocab_size);
+    if (b->n_logits == 0) return WK_OK;
+    for (int32_t i = 0; i < b->n_logits; i++)
+        rmsnorm_row(m->xb + (int64_t)i * dim, m->x + (int64_t)b->logit_rows[i] * dim, m->final_norm, dim, c->rms_eps);
+    gemm(p, path, &m->lm_head, m->xb, dim, b->n_logits, logits, c->vocab_size, c->vocab_size, EPI_STORE);
+    if (b->argmax) {
+        argmax_job aj = {logits, c->vocab_size, b->argmax, path};
+        pool_run(p, b->n_logits, argmax_range, &aj);
+    }
     return WK_OK;
 }
 
@@ -256,19 +297,19 @@ WK_API int32_t wk_device_count(void) { return 1; }
 
 WK_API const char* wk_backend_info(void) {
     static _Thread_local char info[128];
-    snprintf(info, sizeof info, "cpu: %s matmul, %d threads", matmul_path_name(matmul_best_path()), pool_default_threads());
+    snprintf(info, sizeof info, "cpu: %s kernels, %d threads", simd_path_name(simd_best_path()), pool_default_threads());
     return info;
 }
 
-WK_API int32_t wk_model_create(const wk_config* cfg, int32_t max_slots, int32_t max_batch, wk_model** out) {
+WK_API int32_t wk_model_create_ex(const wk_config* cfg, const wk_options* opts, wk_model** out) {
     if (out == NULL) return wk_fail(WK_ERR_ARG, "wk_model_create: out is NULL");
     *out = NULL;
     wk_model* m = calloc(1, sizeof *m);
     if (!m) return wk_fail(WK_ERR_NOMEM, "wk_model_create: out of memory");
-    int32_t rc = wk_state_build(&m->st, cfg, max_slots, max_batch);
+    int32_t rc = wk_state_build(&m->st, cfg, opts);
     if (rc == WK_OK) rc = pool_build(&m->pool, pool_default_threads());
     if (rc == WK_OK) {
-        m->path = matmul_best_path();
+        m->path = simd_best_path();
         rc = build_model(m);
     }
     if (rc != WK_OK) {
@@ -279,13 +320,24 @@ WK_API int32_t wk_model_create(const wk_config* cfg, int32_t max_slots, int32_t 
     return WK_OK;
 }
 
+WK_API int32_t wk_model_create(const wk_config* cfg, int32_t max_slots, int32_t max_batch, wk_model** out) {
+    wk_options o;
+    int32_t rc = wk_slot_options(max_slots, max_batch, &o);
+    if (rc != WK_OK) return rc;
+    return wk_model_create_ex(cfg, &o, out);
+}
+
 WK_API int32_t wk_model_set_tensor(wk_model* m, int32_t tensor, int32_t layer, const void* data, int32_t dtype,
                                    int64_t n_elements) {
     if (m == NULL) return wk_fail(WK_ERR_ARG, "wk_model_set_tensor: model is NULL");
     int64_t offset, count;
     int32_t rc = wk_check_set_tensor(&m->st, tensor, layer, data, dtype, n_elements, &offset, &count);
     if (rc != WK_OK) return rc;
-    wk_to_f32(m->w[tensor] + offset, data, dtype, count);
+    float* w = malloc((size_t)count * sizeof(float));
+    if (!w) return wk_fail(WK_ERR_NOMEM, "wk_model_set_tensor: out of memory converting %lld elements", (long long)count);
+    wk_to_f32(w, data, dtype, count);
+    store_tensor(m, tensor, layer, w);
+    free(w);
     wk_mark_set(&m->st, tensor, layer);
     return WK_OK;
 }
@@ -307,15 +359,232 @@ WK_API int32_t wk_forward_batch(wk_model* m, int32_t n_rows, const int32_t* slot
     return wk_run_batch(&m->st, cpu_step, m, n_rows, slots, tokens, positions, logits_out);
 }
 
+WK_API int32_t wk_forward_paged(wk_model* m, int32_t n_rows, const int32_t* tokens, const int32_t* positions,
+                                const int32_t* row_seq, int32_t n_seqs, const int32_t* block_tables, int32_t table_stride,
+                                int32_t n_logits, const int32_t* logit_rows, float* logits_out, int32_t* argmax_out) {
+    if (m == NULL) return wk_fail(WK_ERR_ARG, "wk_forward_paged: model is NULL");
+    return wk_run_paged(&m->st, cpu_step, m, n_rows, tokens, positions, row_seq, n_seqs, block_tables, table_stride,
+                        n_logits, logit_rows, logits_out, argmax_out);
+}
+
+WK_API int32_t wk_model_kv_info(const wk_model* m, int32_t* n_blocks, int32_t* block_size) {
+    if (m == NULL) return wk_fail(WK_ERR_ARG, "wk_model_kv_info: model is NULL");
+    if (n_blocks) *n_blocks = m->st.opts.n_blocks;
+    if (block_size) *block_size = m->st.opts.block_size;
+    return WK_OK;
+}
+
+// ----------------------------------------------------------------------------
+// Machine ceilings
+
+static double seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+#define READ_CHUNK (256 << 10) // bytes per work item
+
+typedef struct {
+    const float* buf;
+    int64_t n_floats;
+    float sums[256];
+} read_job;
+
+__attribute__((target("avx512f"))) static float read_sum_512(const float* p, int64_t n) {
+    __m512 a[8];
+    for (int i = 0; i < 8; i++) a[i] = _mm512_setzero_ps();
+    for (int64_t j = 0; j + 128 <= n; j += 128)
+        for (int i = 0; i < 8; i++) a[i] = _mm512_add_ps(a[i], _mm512_load_ps(p + j + 16 * i));
+    for (int i = 1; i < 8; i++) a[0] = _mm512_add_ps(a[0], a[i]);
+    return _mm512_reduce_add_ps(a[0]);
+}
+
+__attribute__((target("avx2"))) static float read_sum_256(const float* p, int64_t n) {
+    __m256 a[8];
+    for (int i = 0; i < 8; i++) a[i] = _mm256_setzero_ps();
+    for (int64_t j = 0; j + 64 <= n; j += 64)
+        for (int i = 0; i < 8; i++) a[i] = _mm256_add_ps(a[i], _mm256_load_ps(p + j + 8 * i));
+    for (int i = 1; i < 8; i++) a[0] = _mm256_add_ps(a[0], a[i]);
+    float t[8];
+    _mm256_storeu_ps(t, a[0]);
+    return t[0] + t[1] + t[2] + t[3] + t[4] + t[5] + t[6] + t[7];
+}
+
+static void read_range(void* ctx, int64_t start, int64_t end, int32_t tid) {
+    read_job* j = ctx;
+    int64_t per = READ_CHUNK / sizeof(float);
+    int32_t path = simd_best_path();
+    float s = 0.0f;
+    for (int64_t item = start; item < end; item++) {
+        const float* p = j->buf + item * per;
+        int64_t n = j->n_floats - item * per < per ? j->n_floats - item * per : per;
+        if (path == SIMD_AVX512) s += read_sum_512(p, n);
+        else if (path == SIMD_AVX2) s += read_sum_256(p, n);
+        else
+            for (int64_t i = 0; i < n; i++) s += p[i];
+    }
+    j->sums[tid % 256] += s;
+}
+
+WK_API int32_t wk_bench_read_bandwidth(int64_t bytes, int32_t reps, double* gb_per_s) {
+    if (bytes < READ_CHUNK || reps <= 0 || !gb_per_s) return wk_fail(WK_ERR_ARG, "wk_bench_read_bandwidth: bad arguments");
+    bytes = bytes / READ_CHUNK * READ_CHUNK;
+    float* buf = wk_alloc_huge((size_t)bytes);
+    if (!buf) return wk_fail(WK_ERR_NOMEM, "wk_bench_read_bandwidth: cannot allocate %lld bytes", (long long)bytes);
+    for (int64_t i = 0; i < bytes / 4; i++) buf[i] = (float)(i & 7);
+    pool pl;
+    int32_t rc = pool_build(&pl, pool_default_threads());
+    if (rc != WK_OK) {
+        pool_free(&pl);
+        free(buf);
+        return rc;
+    }
+    read_job job = {buf, bytes / 4, {0}};
+    int64_t items = bytes / READ_CHUNK;
+    pool_run(&pl, items, read_range, &job); // warm-up
+    double best = 0;
+    for (int32_t r = 0; r < reps; r++) {
+        double t0 = seconds();
+        pool_run(&pl, items, read_range, &job);
+        double gbs = bytes / (seconds() - t0) / 1e9;
+        if (gbs > best) best = gbs;
+    }
+    pool_free(&pl);
+    free(buf);
+    *gb_per_s = best + 0.0f * job.sums[0]; // keep the sums alive
+    return WK_OK;
+}
+
+typedef struct {
+    int64_t iters;
+    int32_t lanes;
+    float out[256];
+} fma_job;
+
+#define FMA_CHAINS 12
+
+__attribute__((target("avx512f"))) static float fma_512(int64_t iters) {
+    __m512 a[FMA_CHAINS], m = _mm512_set1_ps(0.999999f), c = _mm512_set1_ps(1e-7f);
+    for (int i = 0; i < FMA_CHAINS; i++) a[i] = _mm512_set1_ps((float)i);
+    for (int64_t n = 0; n < iters; n++)
+        for (int i = 0; i < FMA_CHAINS; i++) a[i] = _mm512_fmadd_ps(a[i], m, c);
+    for (int i = 1; i < FMA_CHAINS; i++) a[0] = _mm512_add_ps(a[0], a[i]);
+    return _mm512_reduce_add_ps(a[0]);
+}
+
+__attribute__((target("avx2,fma"))) static float fma_256(int64_t iters) {
+    __m256 a[FMA_CHAINS], m = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-7f);
+    for (int i = 0; i < FMA_CHAINS; i++) a[i] = _mm256_set1_ps((float)i);
+    for (int64_t n = 0; n < iters; n++)
+        for (int i = 0; i < FMA_CHAINS; i++) a[i] = _mm256_fmadd_ps(a[i], m, c);
+    for (int i = 1; i < FMA_CHAINS; i++) a[0] = _mm256_add_ps(a[0], a[i]);
+    return hsum256(a[0]);
+}
+
+static void fma_range(void* ctx, int64_t start, int64_t end, int32_t tid) {
+    fma_job* j = ctx;
+    int32_t path = simd_best_path();
+    for (int64_t item = start; item < end; item++) {
+        if (path == SIMD_AVX512) j->out[tid % 256] += fma_512(j->iters);
+        else if (path == SIMD_AVX2) j->out[tid % 256] += fma_256(j->iters);
+        else {
+            float a = (float)tid;
+            for (int64_t n = 0; n < j->iters * FMA_CHAINS; n++) a = a * 0.999999f + 1e-7f;
+            j->out[tid % 256] += a;
+        }
+    }
+}
+
+WK_API int32_t wk_bench_fma_peak(int32_t millis, double* gflop_per_s) {
+    if (millis <= 0 || !gflop_per_s) return wk_fail(WK_ERR_ARG, "wk_bench_fma_peak: bad arguments");
+    pool pl;
+    int32_t rc = pool_build(&pl, pool_default_threads());
+    if (rc != WK_OK) {
+        pool_free(&pl);
+        return rc;
+    }
+    int32_t path = simd_best_path();
+    fma_job job = {1 << 16, path == SIMD_AVX512 ? 16 : path == SIMD_AVX2 ? 8 : 1, {0}};
+    int64_t items = (int64_t)pl.n_threads * 8;
+    double best = 0, start = seconds();
+    while (seconds() - start < millis / 1000.0) {
+        double t0 = seconds();
+        pool_run(&pl, items, fma_range, &job);
+        double dt = seconds() - t0;
+        double gf = (double)items * job.iters * FMA_CHAINS * job.lanes * 2 / dt / 1e9;
+        if (gf > best) best = gf;
+        if (dt < 0.01) job.iters *= 2; // grow until one round is long enough to time
+    }
+    pool_free(&pl);
+    *gflop_per_s = best + 0.0f * job.out[0];
+    return WK_OK;
+}
+
+// ----------------------------------------------------------------------------
+// Test hooks
+
+static int32_t check_path(const char* fn, int32_t path) {
+    if (path < 0 || path >= SIMD_N_PATHS)
+        return wk_fail(WK_ERR_ARG, "%s: unknown path %d (cpu has 0..%d)", fn, path, SIMD_N_PATHS - 1);
+    if (!simd_path_supported(path))
+        return wk_fail(WK_ERR_UNSUPPORTED, "%s: this CPU cannot run the %s path", fn, simd_path_name(path));
+    return WK_OK;
+}
+
+WK_API int32_t wk_test_gemm(int32_t path, int32_t dtype, float* out, const float* x, const float* w, int32_t m, int32_t n,
+                            int32_t d) {
+    if (!out || !x || !w || m <= 0 || n <= 0 || d <= 0) return wk_fail(WK_ERR_ARG, "wk_test_gemm: bad arguments");
+    if (dtype != WK_F32 && dtype != WK_BF16 && dtype != WK_INT8)
+        return wk_fail(WK_ERR_ARG, "wk_test_gemm: storage dtype %d is not F32, BF16 or INT8", dtype);
+    int32_t rc = check_path("wk_test_gemm", path);
+    if (rc != WK_OK) return rc;
+    packed pw;
+    if ((rc = packed_alloc(&pw, n, d, dtype)) != WK_OK) {
+        packed_free(&pw);
+        return rc;
+    }
+    packed_set_rows(&pw, w, d, 0, 0);
+    gemm(NULL, path, &pw, x, n, m, out, d, d, EPI_STORE);
+    packed_free(&pw);
+    return WK_OK;
+}
+
 WK_API int32_t wk_test_matmul(int32_t path, float* out, const float* x, const float* w, int32_t n, int32_t d) {
     if (!out || !x || !w || n <= 0 || d <= 0) return wk_fail(WK_ERR_ARG, "wk_test_matmul: bad arguments");
-    if (path < 0 || path >= MATMUL_N_PATHS)
-        return wk_fail(WK_ERR_ARG, "wk_test_matmul: unknown path %d (cpu has 0..%d)", path, MATMUL_N_PATHS - 1);
-    if (!matmul_path_supported(path))
-        return wk_fail(WK_ERR_UNSUPPORTED, "wk_test_matmul: this CPU cannot run the %s path", matmul_path_name(path));
-    if (path == MATMUL_SCALAR)
+    int32_t rc = check_path("wk_test_matmul", path);
+    if (rc != WK_OK) return rc;
+    if (path == SIMD_SCALAR) {
         wk_matmul_ref(out, x, w, n, d);
-    else
-        matmul(NULL, path, out, x, w, 1, n, d);
+        return WK_OK;
+    }
+    return wk_test_gemm(path, WK_F32, out, x, w, 1, n, d);
+}
+
+WK_API int32_t wk_test_attention(int32_t path, int32_t n_heads, int32_t n_kv_heads, int32_t head_dim, int32_t block_size,
+                                 int32_t n_pos, const int32_t* table, const float* q, const float* k, const float* v,
+                                 float* out) {
+    int32_t n_blocks, rc = wk_check_test_attention(n_heads, n_kv_heads, head_dim, INT32_MAX, block_size, n_pos, table, q, k,
+                                                   v, out, &n_blocks);
+    if (rc == WK_OK) rc = check_path("wk_test_attention", path);
+    if (rc != WK_OK) return rc;
+    kv_pool kv;
+    if ((rc = kv_pool_alloc(&kv, 1, n_blocks, block_size, n_kv_heads, head_dim)) != WK_OK) return rc;
+    size_t pool_bytes = (size_t)n_blocks * block_size * n_kv_heads * head_dim * sizeof(float);
+    memset(kv.k, 0xff, pool_bytes); // NaN everywhere no position was written: masking must hide it
+    memset(kv.v, 0xff, pool_bytes);
+    int32_t kv_dim = n_kv_heads * head_dim, group = n_heads / n_kv_heads;
+    for (int32_t t = 0; t < n_pos; t++)
+        kv_write(&kv, 0, table[t / block_size], t % block_size, k + (int64_t)t * kv_dim, v + (int64_t)t * kv_dim);
+    float* scratch = malloc((size_t)group * (n_pos + 16) * sizeof(float));
+    if (!scratch) {
+        kv_pool_free(&kv);
+        return wk_fail(WK_ERR_NOMEM, "wk_test_attention: out of memory");
+    }
+    for (int32_t g = 0; g < n_kv_heads; g++)
+        attend(path, &kv, 0, table, n_pos - 1, g, group, q + (int64_t)g * group * head_dim, 1.0f / sqrtf((float)head_dim),
+               out + (int64_t)g * group * head_dim, scratch);
+    free(scratch);
+    kv_pool_free(&kv);
     return WK_OK;
 }

@@ -1,19 +1,25 @@
 /*
- * weir_cuda.cu: the CUDA backend of weir_kernels.h. Same math and layout as cpu/weir_cpu.c, with
- * hand-written kernels (no cuBLAS): weights converted to f32 on the host and copied into plain
- * cudaMalloc allocations, activations and KV cache on the device, logits copied back per step.
+ * weir_cuda.cu: the CUDA backend of weir_kernels.h. Same math as cpu/weir_cpu.c, with hand-written kernels
+ * (no cuBLAS): weights stored on the device as f32, bf16 or int8 (per-row scales), activations and the paged
+ * KV cache on the device, the logits of the requested rows copied back per step.
  * Every CUDA call is checked and turned into WK_ERR_DEVICE + a wk_last_error message; nothing exits.
  *
  *   errors       CUDA_TRY / launch checks
  *   model        struct wk_model, build/free, weight upload
- *   kernels      embedding, RMSNorm, matmul (one warp per output row), RoPE, KV write, attention
- *                (one block per (head, row)), SwiGLU, residual
+ *   kernels      embedding, RMSNorm, matmul (a warp per output row for small batches, a shared-memory
+ *                tiled GEMM for large ones), RoPE, paged KV write, paged attention (one block per
+ *                (head, row)), SwiGLU, residual, logit-row gather
  *   forward      cuda_step: one batch of rows through every layer
- *   API          the exported wk_* functions
+ *   API          the exported wk_* functions, benchmarks and test hooks
+ *
+ * The paged KV cache: k and v are [n_layers][n_blocks][block_size][kv_dim]; a row's position p lives in
+ * block table[p / block_size]. Each step uploads the rows (tokens, positions, logit rows, block tables) in one
+ * copy. Decode steps are not captured in CUDA graphs (yet): each step launches ~10 kernels per layer.
  *
  * Build: nvcc -O3 -std=c++17 -Xcompiler -fPIC -shared -gencode arch=compute_80,code=sm_80
  *        -gencode arch=compute_90,code=sm_90 weir_cuda.cu wk_common.o   (see ../Makefile)
  */
+#include <cuda_bf16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stdio.h>
@@ -51,17 +57,41 @@ static int32_t fail_no_device(int32_t code, const char* what) {
         if (e_ != cudaSuccess) return cuda_fail(e_, "launch of " name, __LINE__); \
     } while (0)
 
+#define TRY(expr)                          \
+    do {                                   \
+        int32_t rc_ = (expr);              \
+        if (rc_ != WK_OK) return rc_;      \
+    } while (0)
+
 #define THREADS 256          // threads per block everywhere
 #define WARPS (THREADS / 32) // matmul: output rows per block
 #define MAX_HEAD_DIM THREADS // attention keeps a block-wide partial sum per head dimension
+#define SMALL_BATCH 8        // up to this many rows: warp-per-row matmul; more: tiled GEMM
+
+// ----------------------------------------------------------------------------
+// Weights: one device matrix in its storage type
+
+struct dmat {
+    void* data;     // (count) elements of dtype
+    float* scales;  // WK_INT8: one per row (over every layer); else NULL
+    int32_t dtype;  // WK_F32, WK_BF16, WK_INT8
+};
+
+__device__ __forceinline__ float wload(const void* w, int32_t dtype, int64_t i) {
+    if (dtype == WK_F32) return ((const float*)w)[i];
+    if (dtype == WK_BF16) return __bfloat162float(((const __nv_bfloat16*)w)[i]);
+    return (float)((const int8_t*)w)[i];
+}
+
+static size_t dtype_size(int32_t dtype) { return dtype == WK_F32 ? 4 : dtype == WK_BF16 ? 2 : 1; }
 
 // ----------------------------------------------------------------------------
 // Model
 
 struct wk_model {
-    wk_state st;                  // config, limits, tensor and per-slot bookkeeping (shared with CPU)
-    float* w[WK_N_TENSORS];       // device weights, f32, (n_layers or 1, rows, cols); LM_HEAD aliases
-                                  // TOK_EMBEDDINGS when tied
+    wk_state st;                  // config, options, tensor and slot bookkeeping (shared with CPU)
+    dmat w[WK_N_TENSORS];         // device weights (n_layers or 1, rows, cols); norms always f32; LM_HEAD
+                                  // aliases TOK_EMBEDDINGS when tied
     float* x;                     // (max_batch, dim) residual stream
     float* xb;                    // (max_batch, dim) RMSNorm output
     float* xb2;                   // (max_batch, dim) o_proj / down_proj output
@@ -73,63 +103,109 @@ struct wk_model {
     float* hb2;                   // (max_batch, hidden_dim) up
     float* att;                   // (max_batch, n_heads, max_seq_len) attention scores
     float* rope;                  // (max_seq_len, head_dim/2, 2) cos, sin
-    float* key_cache;             // (max_slots, n_layers, max_seq_len, kv_dim)
-    float* value_cache;           // (max_slots, n_layers, max_seq_len, kv_dim)
+    float* key_cache;             // (n_layers, n_blocks, block_size, kv_dim)
+    float* value_cache;           // (n_layers, n_blocks, block_size, kv_dim)
     float* logits;                // (max_batch, vocab_size)
-    int32_t* rows;                // (3, max_batch) this step's slots, tokens, positions
-    int32_t* host_rows;           // (3, max_batch) host staging for rows (one copy per step)
+    int32_t* rows;                // device copy of host_rows
+    int32_t* host_rows;           // pinned: tokens, positions, logit rows (max_batch each), tables (max_batch, bps)
 };
+
+static bool is_matrix(int t) { return t != WK_ATTN_NORM && t != WK_FFN_NORM && t != WK_FINAL_NORM; }
 
 static void free_model(wk_model* m) {
     for (int t = 0; t < WK_N_TENSORS; t++)
-        if (!(t == WK_LM_HEAD && m->st.cfg.tied_embeddings)) cudaFree(m->w[t]);
+        if (!(t == WK_LM_HEAD && m->st.cfg.tied_embeddings)) {
+            cudaFree(m->w[t].data);
+            cudaFree(m->w[t].scales);
+        }
     float* bufs[] = {m->x, m->xb, m->xb2, m->q, m->k, m->v, m->ao, m->hb, m->hb2, m->att, m->rope, m->key_cache,
                      m->value_cache, m->logits};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) cudaFree(bufs[i]);
     cudaFree(m->rows);
-    free(m->host_rows);
+    cudaFreeHost(m->host_rows);
     wk_state_free(&m->st);
     free(m);
 }
 
 static int32_t alloc_f32(float** p, int64_t n) {
-    CUDA_TRY(cudaMalloc((void**)p, (size_t)n * sizeof(float)));
+    CUDA_TRY(cudaMalloc((void**)p, (size_t)(n > 0 ? n : 1) * sizeof(float)));
     return WK_OK;
 }
 
+static int64_t rows_field(const wk_model* m) { return m->st.opts.max_batch; }
+
 static int32_t build_model(wk_model* m) {
     const wk_config* c = &m->st.cfg;
-    int64_t B = m->st.max_batch, q_dim = m->st.q_dim, kv_dim = m->st.kv_dim;
+    const wk_options* o = &m->st.opts;
+    int64_t B = o->max_batch, q_dim = m->st.q_dim, kv_dim = m->st.kv_dim;
     if (c->head_dim > MAX_HEAD_DIM)
         return wk_fail(WK_ERR_UNSUPPORTED, "cuda backend: head_dim %d > %d is not supported", c->head_dim, MAX_HEAD_DIM);
-    int32_t rc = WK_OK;
-    for (int t = 0; t < WK_N_TENSORS && rc == WK_OK; t++) {
+    for (int t = 0; t < WK_N_TENSORS; t++) {
         wk_tensor_shape s = {0};
         wk_tensor_shape_of(c, t, &s);
         if (t == WK_LM_HEAD && c->tied_embeddings) continue;
-        rc = alloc_f32(&m->w[t], (s.per_layer ? c->n_layers : 1) * s.rows * s.cols);
+        int64_t count = (s.per_layer ? c->n_layers : 1) * s.rows * s.cols;
+        int32_t dt = is_matrix(t) ? o->weight_dtype : WK_F32;
+        m->w[t].dtype = dt;
+        CUDA_TRY(cudaMalloc(&m->w[t].data, (size_t)count * dtype_size(dt)));
+        if (dt == WK_INT8)
+            CUDA_TRY(cudaMalloc((void**)&m->w[t].scales, (size_t)(s.per_layer ? c->n_layers : 1) * s.rows * sizeof(float)));
     }
-    if (rc != WK_OK) return rc;
     if (c->tied_embeddings) m->w[WK_LM_HEAD] = m->w[WK_TOK_EMBEDDINGS];
 
-    int64_t kv_elems = (int64_t)m->st.max_slots * c->n_layers * c->max_seq_len * kv_dim;
+    int64_t kv_elems = (int64_t)c->n_layers * o->n_blocks * o->block_size * kv_dim;
     struct { float** p; int64_t n; } bufs[] = {
         {&m->x, B * c->dim}, {&m->xb, B * c->dim}, {&m->xb2, B * c->dim}, {&m->q, B * q_dim}, {&m->k, B * kv_dim},
         {&m->v, B * kv_dim}, {&m->ao, B * q_dim}, {&m->hb, B * c->hidden_dim}, {&m->hb2, B * c->hidden_dim},
         {&m->att, B * c->n_heads * c->max_seq_len}, {&m->rope, (int64_t)c->max_seq_len * c->head_dim},
         {&m->key_cache, kv_elems}, {&m->value_cache, kv_elems}, {&m->logits, B * c->vocab_size},
     };
-    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
-        if ((rc = alloc_f32(bufs[i].p, bufs[i].n)) != WK_OK) return rc;
-    CUDA_TRY(cudaMalloc((void**)&m->rows, 3 * B * sizeof(int32_t)));
-    if (!(m->host_rows = (int32_t*)malloc(3 * B * sizeof(int32_t))))
-        return wk_fail(WK_ERR_NOMEM, "wk_model_create: out of host memory");
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) TRY(alloc_f32(bufs[i].p, bufs[i].n));
+    size_t row_ints = (size_t)3 * B + (size_t)B * m->st.blocks_per_slot;
+    CUDA_TRY(cudaMalloc((void**)&m->rows, row_ints * sizeof(int32_t)));
+    CUDA_TRY(cudaMallocHost((void**)&m->host_rows, row_ints * sizeof(int32_t)));
 
     float* table = (float*)malloc((size_t)c->max_seq_len * c->head_dim * sizeof(float));
     if (!table) return wk_fail(WK_ERR_NOMEM, "wk_model_create: out of host memory for the RoPE table");
     wk_rope_table(c, table);
     cudaError_t e = cudaMemcpy(m->rope, table, (size_t)c->max_seq_len * c->head_dim * sizeof(float), cudaMemcpyHostToDevice);
     free(table);
+    CUDA_TRY(e);
+    return WK_OK;
+}
+
+// Converts f32 host rows to the storage type of `d` and copies them to element offset `offset` (row `row0`).
+static int32_t upload(dmat* d, const float* src, int64_t offset, int64_t rows, int64_t cols, int64_t row0) {
+    int64_t n = rows * cols;
+    if (d->dtype == WK_F32) {
+        CUDA_TRY(cudaMemcpy((float*)d->data + offset, src, (size_t)n * 4, cudaMemcpyHostToDevice));
+        return WK_OK;
+    }
+    void* host = malloc((size_t)n * dtype_size(d->dtype));
+    float* scales = d->dtype == WK_INT8 ? (float*)malloc((size_t)rows * sizeof(float)) : NULL;
+    if (!host || (d->dtype == WK_INT8 && !scales)) {
+        free(host);
+        free(scales);
+        return wk_fail(WK_ERR_NOMEM, "wk_model_set_tensor: out of host memory converting %lld elements", (long long)n);
+    }
+    if (d->dtype == WK_BF16) {
+        __nv_bfloat16* h = (__nv_bfloat16*)host;
+        for (int64_t i = 0; i < n; i++) h[i] = __float2bfloat16_rn(src[i]);
+    } else {
+        int8_t* h = (int8_t*)host;
+        for (int64_t r = 0; r < rows; r++) {
+            float amax = 0.0f;
+            for (int64_t j = 0; j < cols; j++) amax = fmaxf(amax, fabsf(src[r * cols + j]));
+            scales[r] = amax > 0.0f ? amax / 127.0f : 1.0f;
+            for (int64_t j = 0; j < cols; j++) h[r * cols + j] = (int8_t)lrintf(src[r * cols + j] / scales[r]);
+        }
+    }
+    cudaError_t e = cudaMemcpy((char*)d->data + offset * dtype_size(d->dtype), host, (size_t)n * dtype_size(d->dtype),
+                               cudaMemcpyHostToDevice);
+    if (e == cudaSuccess && scales)
+        e = cudaMemcpy(d->scales + row0, scales, (size_t)rows * sizeof(float), cudaMemcpyHostToDevice);
+    free(host);
+    free(scales);
     CUDA_TRY(e);
     return WK_OK;
 }
@@ -178,34 +254,75 @@ __device__ float block_max(float v) {
     return total;
 }
 
-// grid (B): x[b] = emb[tokens[b]]
-__global__ void embed_kernel(float* x, const float* emb, const int32_t* tokens, int dim) {
-    const float* src = emb + (int64_t)tokens[blockIdx.x] * dim;
-    for (int j = threadIdx.x; j < dim; j += blockDim.x) x[(int64_t)blockIdx.x * dim + j] = src[j];
+// grid (B): x[b] = emb[tokens[b]] (converted from the storage type)
+__global__ void embed_kernel(float* x, dmat emb, const int32_t* tokens, int dim) {
+    int64_t row = tokens[blockIdx.x];
+    float scale = emb.dtype == WK_INT8 ? emb.scales[row] : 1.0f;
+    for (int j = threadIdx.x; j < dim; j += blockDim.x)
+        x[(int64_t)blockIdx.x * dim + j] = wload(emb.data, emb.dtype, row * dim + j) * scale;
 }
 
-// grid (B): out[b] = x[b] / sqrt(mean(x[b]^2) + eps) * weight
-__global__ void rmsnorm_kernel(float* out, const float* x, const float* weight, int dim, float eps) {
-    const float* xr = x + (int64_t)blockIdx.x * dim;
+// grid (n_out): out[i] = x[rows ? rows[i] : i] / sqrt(mean(x^2) + eps) * weight
+__global__ void rmsnorm_kernel(float* out, const float* x, const int32_t* rows, const float* weight, int dim, float eps) {
+    const float* xr = x + (int64_t)(rows ? rows[blockIdx.x] : blockIdx.x) * dim;
     float ss = 0.0f;
     for (int j = threadIdx.x; j < dim; j += blockDim.x) ss += xr[j] * xr[j];
     float inv = rsqrtf(block_sum(ss) / dim + eps);
     for (int j = threadIdx.x; j < dim; j += blockDim.x) out[(int64_t)blockIdx.x * dim + j] = weight[j] * (inv * xr[j]);
 }
 
-// grid (ceil(d / WARPS)): one warp per output row i, looping over the batch rows so the weight row
-// stays in L1; f32 accumulation, lanes stride the row so loads coalesce.
-__global__ void matmul_kernel(float* out, const float* x, const float* w, int n_rows, int n, int d) {
+// grid (ceil(d / WARPS)): one warp per output row i, looping over the (few) batch rows so the weight row
+// stays in L1; lanes stride the row so loads coalesce. w points at this layer's matrix, scales at its rows.
+__global__ void matvec_kernel(float* out, const float* x, const void* w, int32_t dtype, const float* scales, int n_rows,
+                              int n, int d) {
     int i = blockIdx.x * WARPS + threadIdx.x / 32, lane = threadIdx.x % 32;
     if (i >= d) return;
-    const float* wi = w + (int64_t)i * n;
+    float scale = scales ? scales[i] : 1.0f;
     for (int b = 0; b < n_rows; b++) {
         const float* xb = x + (int64_t)b * n;
         float sum = 0.0f;
-        for (int j = lane; j < n; j += 32) sum += wi[j] * xb[j];
+        for (int j = lane; j < n; j += 32) sum += wload(w, dtype, (int64_t)i * n + j) * xb[j];
         sum = warp_sum(sum);
-        if (lane == 0) out[(int64_t)b * d + i] = sum;
+        if (lane == 0) out[(int64_t)b * d + i] = sum * scale;
     }
+}
+
+// Tiled GEMM for large batches: out[m, i] = sum_j x[m, j] * W[i, j]. Block tile 64 rows x 64 outputs, K in steps
+// of 16 through shared memory; each of the 256 threads computes a 4 x 4 sub-tile.
+#define TM 64
+#define TN 64
+#define TK 16
+__global__ void gemm_kernel(float* out, const float* x, const void* w, int32_t dtype, const float* scales, int n_rows,
+                            int n, int d) {
+    __shared__ float xs[TK][TM + 1];
+    __shared__ float ws[TK][TN + 1];
+    int m0 = blockIdx.y * TM, i0 = blockIdx.x * TN;
+    int tr = threadIdx.x / 16, tc = threadIdx.x % 16; // 16 x 16 threads, 4 x 4 each
+    float acc[4][4] = {{0}};
+    for (int k0 = 0; k0 < n; k0 += TK) {
+        for (int e = threadIdx.x; e < TM * TK; e += THREADS) {
+            int r = e / TK, kk = e % TK, m = m0 + r, k = k0 + kk;
+            xs[kk][r] = m < n_rows && k < n ? x[(int64_t)m * n + k] : 0.0f;
+            int i = i0 + r;
+            ws[kk][r] = i < d && k < n ? wload(w, dtype, (int64_t)i * n + k) : 0.0f;
+        }
+        __syncthreads();
+        for (int kk = 0; kk < TK; kk++) {
+            float a[4], b[4];
+            for (int u = 0; u < 4; u++) {
+                a[u] = xs[kk][tr * 4 + u];
+                b[u] = ws[kk][tc * 4 + u];
+            }
+            for (int u = 0; u < 4; u++)
+                for (int v = 0; v < 4; v++) acc[u][v] += a[u] * b[v];
+        }
+        __syncthreads();
+    }
+    for (int u = 0; u < 4; u++)
+        for (int v = 0; v < 4; v++) {
+            int m = m0 + tr * 4 + u, i = i0 + tc * 4 + v;
+            if (m < n_rows && i < d) out[(int64_t)m * d + i] = acc[u][v] * (scales ? scales[i] : 1.0f);
+        }
 }
 
 // grid (B): rotate pairs (i, i + head_dim/2) of every head of row b by its position (HF rotate_half)
@@ -221,38 +338,40 @@ __global__ void rope_kernel(float* vec, const float* rope, const int32_t* positi
     }
 }
 
-// Offset of (slot, layer, pos) in a cache laid out (max_slots, n_layers, max_seq_len, kv_dim).
-__device__ int64_t cache_offset(int slot, int layer, int pos, int n_layers, int max_seq_len, int kv_dim) {
-    return (((int64_t)slot * n_layers + layer) * max_seq_len + pos) * kv_dim;
+// Offset of (layer, position p of the sequence with block table `table`) in a cache laid out
+// (n_layers, n_blocks, block_size, kv_dim).
+__device__ int64_t cache_offset(const int32_t* table, int p, int layer, int n_blocks, int block_size, int kv_dim) {
+    return (((int64_t)layer * n_blocks + table[p / block_size]) * block_size + p % block_size) * kv_dim;
 }
 
-// grid (B): copy row b's k, v into its slot's cache at its position
-__global__ void kv_write_kernel(float* key_cache, float* value_cache, const float* k, const float* v, const int32_t* slots,
-                                const int32_t* positions, int layer, int n_layers, int max_seq_len, int kv_dim) {
-    int64_t off = cache_offset(slots[blockIdx.x], layer, positions[blockIdx.x], n_layers, max_seq_len, kv_dim);
+// grid (B): copy row b's k, v into its block at its position
+__global__ void kv_write_kernel(float* key_cache, float* value_cache, const float* k, const float* v, const int32_t* tables,
+                                int table_stride, const int32_t* positions, int layer, int n_blocks, int block_size,
+                                int kv_dim) {
+    int64_t off = cache_offset(tables + (int64_t)blockIdx.x * table_stride, positions[blockIdx.x], layer, n_blocks,
+                               block_size, kv_dim);
     for (int j = threadIdx.x; j < kv_dim; j += blockDim.x) {
         key_cache[off + j] = k[(int64_t)blockIdx.x * kv_dim + j];
         value_cache[off + j] = v[(int64_t)blockIdx.x * kv_dim + j];
     }
 }
 
-// grid (n_heads, B): one block per (query head, row). Scores over positions 0..pos into att, block
-// softmax, then THREADS / head_dim groups of threads each sum a stride of positions per dimension.
+// grid (n_heads, B): one block per (query head, row). Scores over positions 0..pos into att, block softmax,
+// then THREADS / head_dim groups of threads each sum a stride of positions per dimension.
 __global__ void attention_kernel(float* ao, float* att, const float* q, const float* key_cache, const float* value_cache,
-                                 const int32_t* slots, const int32_t* positions, int layer, int n_layers, int max_seq_len,
-                                 int n_heads, int n_kv_heads, int head_dim) {
+                                 const int32_t* tables, int table_stride, const int32_t* positions, int layer, int n_blocks,
+                                 int block_size, int max_seq_len, int n_heads, int n_kv_heads, int head_dim) {
     __shared__ float partial[THREADS];
     int h = blockIdx.x, b = blockIdx.y, pos = positions[b], kv_dim = n_kv_heads * head_dim;
     int kvh = h / (n_heads / n_kv_heads);
+    const int32_t* table = tables + (int64_t)b * table_stride;
     const float* qh = q + ((int64_t)b * n_heads + h) * head_dim;
-    const float* keys = key_cache + cache_offset(slots[b], layer, 0, n_layers, max_seq_len, kv_dim) + kvh * head_dim;
-    const float* values = value_cache + cache_offset(slots[b], layer, 0, n_layers, max_seq_len, kv_dim) + kvh * head_dim;
     float* s = att + ((int64_t)b * n_heads + h) * max_seq_len;
     float scale = rsqrtf((float)head_dim);
 
     float local_max = -INFINITY;
     for (int t = threadIdx.x; t <= pos; t += blockDim.x) {
-        const float* kt = keys + (int64_t)t * kv_dim;
+        const float* kt = key_cache + cache_offset(table, t, layer, n_blocks, block_size, kv_dim) + kvh * head_dim;
         float dot = 0.0f;
         for (int i = 0; i < head_dim; i++) dot += qh[i] * kt[i];
         s[t] = dot * scale;
@@ -269,7 +388,8 @@ __global__ void attention_kernel(float* ao, float* att, const float* q, const fl
     int groups = blockDim.x / head_dim, g = threadIdx.x / head_dim, i = threadIdx.x % head_dim;
     float acc = 0.0f;
     if (g < groups)
-        for (int t = g; t <= pos; t += groups) acc += s[t] * values[(int64_t)t * kv_dim + i];
+        for (int t = g; t <= pos; t += groups)
+            acc += s[t] * value_cache[cache_offset(table, t, layer, n_blocks, block_size, kv_dim) + kvh * head_dim + i];
     partial[threadIdx.x] = acc;
     __syncthreads();
     if (threadIdx.x < head_dim) {
@@ -296,79 +416,111 @@ __global__ void residual_kernel(float* x, const float* delta, int64_t n) {
 
 static unsigned blocks_for(int64_t n) { return (unsigned)((n + THREADS - 1) / THREADS); }
 
-static int32_t matmul(float* out, const float* x, const float* w, int n_rows, int n, int d) {
-    matmul_kernel<<<(d + WARPS - 1) / WARPS, THREADS>>>(out, x, w, n_rows, n, d);
-    LAUNCH_CHECK("matmul_kernel");
+// out = x W^T for matrix `layer` of d (n_rows rows of n inputs, d outputs)
+static int32_t matmul(float* out, const float* x, const dmat* d, int64_t layer, int n_rows, int n, int out_dim) {
+    const void* w = (const char*)d->data + (size_t)layer * out_dim * n * dtype_size(d->dtype);
+    const float* scales = d->scales ? d->scales + layer * out_dim : NULL;
+    if (n_rows <= SMALL_BATCH) {
+        matvec_kernel<<<(out_dim + WARPS - 1) / WARPS, THREADS>>>(out, x, w, d->dtype, scales, n_rows, n, out_dim);
+        LAUNCH_CHECK("matvec_kernel");
+    } else {
+        dim3 grid((out_dim + TN - 1) / TN, (n_rows + TM - 1) / TM);
+        gemm_kernel<<<grid, THREADS>>>(out, x, w, d->dtype, scales, n_rows, n, out_dim);
+        LAUNCH_CHECK("gemm_kernel");
+    }
     return WK_OK;
 }
-
-#define TRY(expr)                          \
-    do {                                   \
-        int32_t rc_ = (expr);              \
-        if (rc_ != WK_OK) return rc_;      \
-    } while (0)
 
 // ----------------------------------------------------------------------------
 // Forward: one batch of rows through every layer (rows are validated by wk_run_*)
 
-static int32_t cuda_step(void* model, int32_t B, const int32_t* slots, const int32_t* tokens, const int32_t* positions,
-                         float* logits, int32_t logits_mode) {
+static int32_t cuda_step(void* model, const wk_batch* bt, float* logits) {
     wk_model* m = (wk_model*)model;
     const wk_config* c = &m->st.cfg;
     int dim = c->dim, q_dim = m->st.q_dim, kv_dim = m->st.kv_dim, hidden = c->hidden_dim, L = c->n_layers;
-    int64_t mb = m->st.max_batch;
+    int B = bt->n_rows, bps = m->st.blocks_per_slot, bs = m->st.opts.block_size, nb = m->st.opts.n_blocks;
+    int64_t mb = rows_field(m);
 
-    // the rows: one host-to-device copy of (slots, tokens, positions)
-    memcpy(m->host_rows, slots, B * sizeof(int32_t));
-    memcpy(m->host_rows + mb, tokens, B * sizeof(int32_t));
-    memcpy(m->host_rows + 2 * mb, positions, B * sizeof(int32_t));
-    CUDA_TRY(cudaMemcpy(m->rows, m->host_rows, 3 * mb * sizeof(int32_t), cudaMemcpyHostToDevice));
-    const int32_t *d_slots = m->rows, *d_tokens = m->rows + mb, *d_pos = m->rows + 2 * mb;
+    // the rows: one host-to-device copy of tokens, positions, logit rows and block tables
+    int32_t* h = m->host_rows;
+    memcpy(h, bt->tokens, B * sizeof(int32_t));
+    memcpy(h + mb, bt->positions, B * sizeof(int32_t));
+    memcpy(h + 2 * mb, bt->logit_rows, bt->n_logits * sizeof(int32_t));
+    for (int r = 0; r < B; r++) memcpy(h + 3 * mb + (int64_t)r * bps, bt->tables[r], (bt->positions[r] / bs + 1) * sizeof(int32_t));
+    CUDA_TRY(cudaMemcpy(m->rows, h, (3 * mb + mb * bps) * sizeof(int32_t), cudaMemcpyHostToDevice));
+    const int32_t *d_tokens = m->rows, *d_pos = m->rows + mb, *d_logit_rows = m->rows + 2 * mb, *d_tables = m->rows + 3 * mb;
 
     embed_kernel<<<B, THREADS>>>(m->x, m->w[WK_TOK_EMBEDDINGS], d_tokens, dim);
     LAUNCH_CHECK("embed_kernel");
     for (int l = 0; l < L; l++) {
         // attention
-        rmsnorm_kernel<<<B, THREADS>>>(m->xb, m->x, m->w[WK_ATTN_NORM] + (int64_t)l * dim, dim, c->rms_eps);
+        rmsnorm_kernel<<<B, THREADS>>>(m->xb, m->x, NULL, (const float*)m->w[WK_ATTN_NORM].data + (int64_t)l * dim, dim,
+                                       c->rms_eps);
         LAUNCH_CHECK("rmsnorm_kernel");
-        TRY(matmul(m->q, m->xb, m->w[WK_WQ] + (int64_t)l * q_dim * dim, B, dim, q_dim));
-        TRY(matmul(m->k, m->xb, m->w[WK_WK] + (int64_t)l * kv_dim * dim, B, dim, kv_dim));
-        TRY(matmul(m->v, m->xb, m->w[WK_WV] + (int64_t)l * kv_dim * dim, B, dim, kv_dim));
+        TRY(matmul(m->q, m->xb, &m->w[WK_WQ], l, B, dim, q_dim));
+        TRY(matmul(m->k, m->xb, &m->w[WK_WK], l, B, dim, kv_dim));
+        TRY(matmul(m->v, m->xb, &m->w[WK_WV], l, B, dim, kv_dim));
         rope_kernel<<<B, THREADS>>>(m->q, m->rope, d_pos, c->n_heads, c->head_dim);
         LAUNCH_CHECK("rope_kernel(q)");
         rope_kernel<<<B, THREADS>>>(m->k, m->rope, d_pos, c->n_kv_heads, c->head_dim);
         LAUNCH_CHECK("rope_kernel(k)");
-        kv_write_kernel<<<B, THREADS>>>(m->key_cache, m->value_cache, m->k, m->v, d_slots, d_pos, l, L, c->max_seq_len, kv_dim);
+        kv_write_kernel<<<B, THREADS>>>(m->key_cache, m->value_cache, m->k, m->v, d_tables, bps, d_pos, l, nb, bs, kv_dim);
         LAUNCH_CHECK("kv_write_kernel");
-        attention_kernel<<<dim3(c->n_heads, B), THREADS>>>(m->ao, m->att, m->q, m->key_cache, m->value_cache, d_slots, d_pos, l,
-                                                           L, c->max_seq_len, c->n_heads, c->n_kv_heads, c->head_dim);
+        attention_kernel<<<dim3(c->n_heads, B), THREADS>>>(m->ao, m->att, m->q, m->key_cache, m->value_cache, d_tables, bps,
+                                                           d_pos, l, nb, bs, c->max_seq_len, c->n_heads, c->n_kv_heads,
+                                                           c->head_dim);
         LAUNCH_CHECK("attention_kernel");
-        TRY(matmul(m->xb2, m->ao, m->w[WK_WO] + (int64_t)l * dim * q_dim, B, q_dim, dim));
+        TRY(matmul(m->xb2, m->ao, &m->w[WK_WO], l, B, q_dim, dim));
         residual_kernel<<<blocks_for((int64_t)B * dim), THREADS>>>(m->x, m->xb2, (int64_t)B * dim);
         LAUNCH_CHECK("residual_kernel");
 
         // feed-forward
-        rmsnorm_kernel<<<B, THREADS>>>(m->xb, m->x, m->w[WK_FFN_NORM] + (int64_t)l * dim, dim, c->rms_eps);
+        rmsnorm_kernel<<<B, THREADS>>>(m->xb, m->x, NULL, (const float*)m->w[WK_FFN_NORM].data + (int64_t)l * dim, dim,
+                                       c->rms_eps);
         LAUNCH_CHECK("rmsnorm_kernel");
-        TRY(matmul(m->hb, m->xb, m->w[WK_W_GATE] + (int64_t)l * hidden * dim, B, dim, hidden));
-        TRY(matmul(m->hb2, m->xb, m->w[WK_W_UP] + (int64_t)l * hidden * dim, B, dim, hidden));
+        TRY(matmul(m->hb, m->xb, &m->w[WK_W_GATE], l, B, dim, hidden));
+        TRY(matmul(m->hb2, m->xb, &m->w[WK_W_UP], l, B, dim, hidden));
         swiglu_kernel<<<blocks_for((int64_t)B * hidden), THREADS>>>(m->hb, m->hb2, (int64_t)B * hidden);
         LAUNCH_CHECK("swiglu_kernel");
-        TRY(matmul(m->xb2, m->hb, m->w[WK_W_DOWN] + (int64_t)l * dim * hidden, B, hidden, dim));
+        TRY(matmul(m->xb2, m->hb, &m->w[WK_W_DOWN], l, B, hidden, dim));
         residual_kernel<<<blocks_for((int64_t)B * dim), THREADS>>>(m->x, m->xb2, (int64_t)B * dim);
         LAUNCH_CHECK("residual_kernel");
     }
 
-    if (logits_mode == WK_LOGITS_NONE) {
+    if (bt->n_logits == 0) {
         CUDA_TRY(cudaDeviceSynchronize()); // surface execution errors in this call
         return WK_OK;
     }
-    int first = logits_mode == WK_LOGITS_ALL ? 0 : B - 1, n_out = B - first;
-    rmsnorm_kernel<<<n_out, THREADS>>>(m->xb, m->x + (int64_t)first * dim, m->w[WK_FINAL_NORM], dim, c->rms_eps);
+    rmsnorm_kernel<<<bt->n_logits, THREADS>>>(m->xb, m->x, d_logit_rows, (const float*)m->w[WK_FINAL_NORM].data, dim,
+                                              c->rms_eps);
     LAUNCH_CHECK("rmsnorm_kernel(final)");
-    TRY(matmul(m->logits, m->xb, m->w[WK_LM_HEAD], n_out, dim, c->vocab_size));
-    CUDA_TRY(cudaMemcpy(logits, m->logits, (size_t)n_out * c->vocab_size * sizeof(float), cudaMemcpyDeviceToHost));
+    TRY(matmul(m->logits, m->xb, &m->w[WK_LM_HEAD], 0, bt->n_logits, dim, c->vocab_size));
+    CUDA_TRY(cudaMemcpy(logits, m->logits, (size_t)bt->n_logits * c->vocab_size * sizeof(float), cudaMemcpyDeviceToHost));
+    if (bt->argmax) // on the host: the logits are here anyway
+        for (int r = 0; r < bt->n_logits; r++) bt->argmax[r] = wk_argmax_ref(logits + (int64_t)r * c->vocab_size, c->vocab_size);
     return WK_OK;
+}
+
+// ----------------------------------------------------------------------------
+// Machine ceilings (device memory, FP32 FMA)
+
+__global__ void read_kernel(const float4* p, int64_t n, float* sink) {
+    float4 acc = make_float4(0, 0, 0, 0);
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
+        float4 v = p[i];
+        acc.x += v.x; acc.y += v.y; acc.z += v.z; acc.w += v.w;
+    }
+    if (acc.x + acc.y + acc.z + acc.w == 12345.678f) *sink = acc.x; // never true; keeps the loads
+}
+
+__global__ void fma_kernel(float* sink, int iters) {
+    float a[8];
+    for (int i = 0; i < 8; i++) a[i] = threadIdx.x * 1e-3f + i;
+    for (int n = 0; n < iters; n++)
+        for (int i = 0; i < 8; i++) a[i] = fmaf(a[i], 0.999999f, 1e-7f);
+    float s = 0;
+    for (int i = 0; i < 8; i++) s += a[i];
+    if (s == 12345.678f) *sink = s;
 }
 
 // ----------------------------------------------------------------------------
@@ -402,13 +554,13 @@ WK_API const char* wk_backend_info(void) {
     return info;
 }
 
-WK_API int32_t wk_model_create(const wk_config* cfg, int32_t max_slots, int32_t max_batch, wk_model** out) {
+WK_API int32_t wk_model_create_ex(const wk_config* cfg, const wk_options* opts, wk_model** out) {
     if (out == NULL) return wk_fail(WK_ERR_ARG, "wk_model_create: out is NULL");
     *out = NULL;
     if (wk_device_count() <= 0) return fail_no_device(WK_ERR_DEVICE, "wk_model_create");
     wk_model* m = (wk_model*)calloc(1, sizeof *m);
     if (!m) return wk_fail(WK_ERR_NOMEM, "wk_model_create: out of memory");
-    int32_t rc = wk_state_build(&m->st, cfg, max_slots, max_batch);
+    int32_t rc = wk_state_build(&m->st, cfg, opts);
     if (rc == WK_OK) rc = build_model(m);
     if (rc != WK_OK) {
         free_model(m);
@@ -418,25 +570,31 @@ WK_API int32_t wk_model_create(const wk_config* cfg, int32_t max_slots, int32_t 
     return WK_OK;
 }
 
+WK_API int32_t wk_model_create(const wk_config* cfg, int32_t max_slots, int32_t max_batch, wk_model** out) {
+    wk_options o;
+    if (out) *out = NULL;
+    if (wk_device_count() <= 0) return fail_no_device(WK_ERR_DEVICE, "wk_model_create");
+    int32_t rc = wk_slot_options(max_slots, max_batch, &o);
+    if (rc != WK_OK) return rc;
+    return wk_model_create_ex(cfg, &o, out);
+}
+
 WK_API int32_t wk_model_set_tensor(wk_model* m, int32_t tensor, int32_t layer, const void* data, int32_t dtype,
                                    int64_t n_elements) {
     if (m == NULL) return wk_fail(WK_ERR_ARG, "wk_model_set_tensor: model is NULL");
     int64_t offset, count;
     int32_t rc = wk_check_set_tensor(&m->st, tensor, layer, data, dtype, n_elements, &offset, &count);
     if (rc != WK_OK) return rc;
-    const void* src = data;
-    float* converted = NULL;
-    if (dtype != WK_F32) { // widen on the host, then one copy
-        if (!(converted = (float*)malloc((size_t)count * sizeof(float))))
-            return wk_fail(WK_ERR_NOMEM, "wk_model_set_tensor: out of host memory converting %lld elements", (long long)count);
-        wk_to_f32(converted, data, dtype, count);
-        src = converted;
-    }
-    cudaError_t e = cudaMemcpy(m->w[tensor] + offset, src, (size_t)count * sizeof(float), cudaMemcpyHostToDevice);
+    float* converted = (float*)malloc((size_t)count * sizeof(float));
+    if (!converted)
+        return wk_fail(WK_ERR_NOMEM, "wk_model_set_tensor: out of host memory converting %lld elements", (long long)count);
+    wk_to_f32(converted, data, dtype, count);
+    wk_tensor_shape s = {0};
+    wk_tensor_shape_of(&m->st.cfg, tensor, &s);
+    rc = upload(&m->w[tensor], converted, offset, s.rows, s.cols, offset / s.cols);
     free(converted);
-    CUDA_TRY(e);
-    wk_mark_set(&m->st, tensor, layer);
-    return WK_OK;
+    if (rc == WK_OK) wk_mark_set(&m->st, tensor, layer);
+    return rc;
 }
 
 WK_API void wk_model_free(wk_model* m) {
@@ -455,7 +613,110 @@ WK_API int32_t wk_forward_batch(wk_model* m, int32_t n_rows, const int32_t* slot
     return wk_run_batch(&m->st, cuda_step, m, n_rows, slots, tokens, positions, logits_out);
 }
 
-// path 0: host reference; path 1: matmul_kernel on the device (allocates: test hook only)
+WK_API int32_t wk_forward_paged(wk_model* m, int32_t n_rows, const int32_t* tokens, const int32_t* positions,
+                                const int32_t* row_seq, int32_t n_seqs, const int32_t* block_tables, int32_t table_stride,
+                                int32_t n_logits, const int32_t* logit_rows, float* logits_out, int32_t* argmax_out) {
+    if (m == NULL) return wk_fail(WK_ERR_ARG, "wk_forward_paged: model is NULL");
+    return wk_run_paged(&m->st, cuda_step, m, n_rows, tokens, positions, row_seq, n_seqs, block_tables, table_stride,
+                        n_logits, logit_rows, logits_out, argmax_out);
+}
+
+WK_API int32_t wk_model_kv_info(const wk_model* m, int32_t* n_blocks, int32_t* block_size) {
+    if (m == NULL) return wk_fail(WK_ERR_ARG, "wk_model_kv_info: model is NULL");
+    if (n_blocks) *n_blocks = m->st.opts.n_blocks;
+    if (block_size) *block_size = m->st.opts.block_size;
+    return WK_OK;
+}
+
+WK_API int32_t wk_bench_read_bandwidth(int64_t bytes, int32_t reps, double* gb_per_s) {
+    if (bytes < 1024 || reps <= 0 || !gb_per_s) return wk_fail(WK_ERR_ARG, "wk_bench_read_bandwidth: bad arguments");
+    if (wk_device_count() <= 0) return fail_no_device(WK_ERR_UNSUPPORTED, "wk_bench_read_bandwidth");
+    bytes = bytes / 16 * 16;
+    float4* buf = NULL;
+    float* sink = NULL;
+    cudaEvent_t t0, t1;
+    CUDA_TRY(cudaMalloc((void**)&buf, (size_t)bytes));
+    CUDA_TRY(cudaMalloc((void**)&sink, sizeof(float)));
+    CUDA_TRY(cudaMemset(buf, 0, (size_t)bytes));
+    CUDA_TRY(cudaEventCreate(&t0));
+    CUDA_TRY(cudaEventCreate(&t1));
+    double best = 0;
+    for (int32_t r = 0; r <= reps; r++) { // the first pass warms up
+        cudaEventRecord(t0);
+        read_kernel<<<1024, THREADS>>>(buf, bytes / 16, sink);
+        cudaEventRecord(t1);
+        CUDA_TRY(cudaEventSynchronize(t1));
+        float ms = 0;
+        cudaEventElapsedTime(&ms, t0, t1);
+        if (r > 0 && bytes / (ms * 1e6) > best) best = bytes / (ms * 1e6);
+    }
+    cudaEventDestroy(t0);
+    cudaEventDestroy(t1);
+    cudaFree(buf);
+    cudaFree(sink);
+    *gb_per_s = best;
+    return WK_OK;
+}
+
+WK_API int32_t wk_bench_fma_peak(int32_t millis, double* gflop_per_s) {
+    if (millis <= 0 || !gflop_per_s) return wk_fail(WK_ERR_ARG, "wk_bench_fma_peak: bad arguments");
+    if (wk_device_count() <= 0) return fail_no_device(WK_ERR_UNSUPPORTED, "wk_bench_fma_peak");
+    int dev = 0, sms = 0;
+    CUDA_TRY(cudaGetDevice(&dev));
+    CUDA_TRY(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev));
+    float* sink = NULL;
+    cudaEvent_t t0, t1;
+    CUDA_TRY(cudaMalloc((void**)&sink, sizeof(float)));
+    CUDA_TRY(cudaEventCreate(&t0));
+    CUDA_TRY(cudaEventCreate(&t1));
+    int iters = 4096, blocks = sms * 8;
+    double best = 0;
+    for (int r = 0; r < 5; r++) {
+        cudaEventRecord(t0);
+        fma_kernel<<<blocks, THREADS>>>(sink, iters);
+        cudaEventRecord(t1);
+        CUDA_TRY(cudaEventSynchronize(t1));
+        float ms = 0;
+        cudaEventElapsedTime(&ms, t0, t1);
+        double gf = (double)blocks * THREADS * iters * 8 * 2 / (ms * 1e6);
+        if (r > 0 && gf > best) best = gf;
+        if (ms < millis / 5.0) iters *= 2;
+    }
+    cudaEventDestroy(t0);
+    cudaEventDestroy(t1);
+    cudaFree(sink);
+    *gflop_per_s = best;
+    return WK_OK;
+}
+
+// path 0: host reference; path 1: the device matmul (allocates: test hook only)
+WK_API int32_t wk_test_gemm(int32_t path, int32_t dtype, float* out, const float* x, const float* w, int32_t m, int32_t n,
+                            int32_t d) {
+    if (!out || !x || !w || m <= 0 || n <= 0 || d <= 0) return wk_fail(WK_ERR_ARG, "wk_test_gemm: bad arguments");
+    if (dtype != WK_F32 && dtype != WK_BF16 && dtype != WK_INT8)
+        return wk_fail(WK_ERR_ARG, "wk_test_gemm: storage dtype %d is not F32, BF16 or INT8", dtype);
+    if (path != 1) return wk_fail(WK_ERR_ARG, "wk_test_gemm: unknown path %d (cuda has 1)", path);
+    if (wk_device_count() <= 0) return fail_no_device(WK_ERR_UNSUPPORTED, "wk_test_gemm");
+    dmat dw = {NULL, NULL, dtype};
+    float *dx = NULL, *dout = NULL;
+    int32_t rc = WK_OK;
+    cudaError_t e = cudaMalloc(&dw.data, (size_t)n * d * dtype_size(dtype));
+    if (e == cudaSuccess && dtype == WK_INT8) e = cudaMalloc((void**)&dw.scales, (size_t)d * sizeof(float));
+    if (e == cudaSuccess) e = cudaMalloc((void**)&dx, (size_t)m * n * sizeof(float));
+    if (e == cudaSuccess) e = cudaMalloc((void**)&dout, (size_t)m * d * sizeof(float));
+    if (e == cudaSuccess) e = cudaMemcpy(dx, x, (size_t)m * n * sizeof(float), cudaMemcpyHostToDevice);
+    if (e == cudaSuccess) rc = upload(&dw, w, 0, d, n, 0);
+    if (e == cudaSuccess && rc == WK_OK) rc = matmul(dout, dx, &dw, 0, m, n, d);
+    if (e == cudaSuccess && rc == WK_OK) e = cudaMemcpy(out, dout, (size_t)m * d * sizeof(float), cudaMemcpyDeviceToHost);
+    cudaFree(dw.data);
+    cudaFree(dw.scales);
+    cudaFree(dx);
+    cudaFree(dout);
+    if (rc != WK_OK) return rc;
+    CUDA_TRY(e);
+    return WK_OK;
+}
+
 WK_API int32_t wk_test_matmul(int32_t path, float* out, const float* x, const float* w, int32_t n, int32_t d) {
     if (!out || !x || !w || n <= 0 || d <= 0) return wk_fail(WK_ERR_ARG, "wk_test_matmul: bad arguments");
     if (path == 0) {
@@ -463,21 +724,58 @@ WK_API int32_t wk_test_matmul(int32_t path, float* out, const float* x, const fl
         return WK_OK;
     }
     if (path != 1) return wk_fail(WK_ERR_ARG, "wk_test_matmul: unknown path %d (cuda has 0..1)", path);
-    if (wk_device_count() <= 0) return fail_no_device(WK_ERR_UNSUPPORTED, "wk_test_matmul");
-    float *dx = NULL, *dw = NULL, *dout = NULL;
-    cudaError_t e = cudaMalloc((void**)&dx, (size_t)n * sizeof(float));
-    if (e == cudaSuccess) e = cudaMalloc((void**)&dw, (size_t)n * d * sizeof(float));
-    if (e == cudaSuccess) e = cudaMalloc((void**)&dout, (size_t)d * sizeof(float));
-    if (e == cudaSuccess) e = cudaMemcpy(dx, x, (size_t)n * sizeof(float), cudaMemcpyHostToDevice);
-    if (e == cudaSuccess) e = cudaMemcpy(dw, w, (size_t)n * d * sizeof(float), cudaMemcpyHostToDevice);
+    return wk_test_gemm(1, WK_F32, out, x, w, 1, n, d);
+}
+
+WK_API int32_t wk_test_attention(int32_t path, int32_t n_heads, int32_t n_kv_heads, int32_t head_dim, int32_t block_size,
+                                 int32_t n_pos, const int32_t* table, const float* q, const float* k, const float* v,
+                                 float* out) {
+    int32_t n_blocks, kv_dim = n_kv_heads * head_dim, last = n_pos - 1;
+    int32_t rc = wk_check_test_attention(n_heads, n_kv_heads, head_dim, MAX_HEAD_DIM, block_size, n_pos, table, q, k, v, out,
+                                         &n_blocks);
+    if (rc != WK_OK) return rc;
+    if (path != 1) return wk_fail(WK_ERR_ARG, "wk_test_attention: unknown path %d (cuda has 1)", path);
+    if (wk_device_count() <= 0) return fail_no_device(WK_ERR_UNSUPPORTED, "wk_test_attention");
+    int32_t n_tab = (n_pos + block_size - 1) / block_size;
+    size_t cache = (size_t)n_blocks * block_size * kv_dim;
+    float *kc = NULL, *vc = NULL, *dk = NULL, *dv = NULL, *dq = NULL, *dout = NULL, *att = NULL;
+    int32_t *dtab = NULL, *dpos = NULL;
+    cudaError_t e = cudaMalloc((void**)&kc, cache * 4);
+    if (e == cudaSuccess) e = cudaMalloc((void**)&vc, cache * 4);
+    if (e == cudaSuccess) e = cudaMalloc((void**)&dk, (size_t)n_pos * kv_dim * 4);
+    if (e == cudaSuccess) e = cudaMalloc((void**)&dv, (size_t)n_pos * kv_dim * 4);
+    if (e == cudaSuccess) e = cudaMalloc((void**)&dq, (size_t)n_heads * head_dim * 4);
+    if (e == cudaSuccess) e = cudaMalloc((void**)&dout, (size_t)n_heads * head_dim * 4);
+    if (e == cudaSuccess) e = cudaMalloc((void**)&att, (size_t)n_heads * n_pos * 4);
+    if (e == cudaSuccess) e = cudaMalloc((void**)&dtab, (size_t)n_tab * 4);
+    if (e == cudaSuccess) e = cudaMalloc((void**)&dpos, (size_t)n_pos * 4);
+    if (e == cudaSuccess) e = cudaMemset(kc, 0xff, cache * 4); // NaN where nothing was written
+    if (e == cudaSuccess) e = cudaMemset(vc, 0xff, cache * 4);
+    if (e == cudaSuccess) e = cudaMemcpy(dk, k, (size_t)n_pos * kv_dim * 4, cudaMemcpyHostToDevice);
+    if (e == cudaSuccess) e = cudaMemcpy(dv, v, (size_t)n_pos * kv_dim * 4, cudaMemcpyHostToDevice);
+    if (e == cudaSuccess) e = cudaMemcpy(dq, q, (size_t)n_heads * head_dim * 4, cudaMemcpyHostToDevice);
+    if (e == cudaSuccess) e = cudaMemcpy(dtab, table, (size_t)n_tab * 4, cudaMemcpyHostToDevice);
     if (e == cudaSuccess) {
-        matmul_kernel<<<(d + WARPS - 1) / WARPS, THREADS>>>(dout, dx, dw, 1, n, d);
+        int32_t* pos = (int32_t*)malloc((size_t)n_pos * 4);
+        for (int32_t t = 0; t < n_pos && pos; t++) pos[t] = t;
+        e = pos ? cudaMemcpy(dpos, pos, (size_t)n_pos * 4, cudaMemcpyHostToDevice) : cudaErrorMemoryAllocation;
+        free(pos);
+    }
+    if (e == cudaSuccess) { // every position as its own row, all sharing the one table (stride 0)
+        kv_write_kernel<<<n_pos, THREADS>>>(kc, vc, dk, dv, dtab, 0, dpos, 0, n_blocks, block_size, kv_dim);
         e = cudaGetLastError();
     }
-    if (e == cudaSuccess) e = cudaMemcpy(out, dout, (size_t)d * sizeof(float), cudaMemcpyDeviceToHost);
-    cudaFree(dx);
-    cudaFree(dw);
-    cudaFree(dout);
+    if (e == cudaSuccess) e = cudaMemcpy(dpos, &last, 4, cudaMemcpyHostToDevice);
+    if (e == cudaSuccess) {
+        attention_kernel<<<dim3(n_heads, 1), THREADS>>>(dout, att, dq, kc, vc, dtab, 0, dpos, 0, n_blocks, block_size, n_pos,
+                                                        n_heads, n_kv_heads, head_dim);
+        e = cudaGetLastError();
+    }
+    if (e == cudaSuccess) e = cudaMemcpy(out, dout, (size_t)n_heads * head_dim * 4, cudaMemcpyDeviceToHost);
+    float* bufs[] = {kc, vc, dk, dv, dq, dout, att};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) cudaFree(bufs[i]);
+    cudaFree(dtab);
+    cudaFree(dpos);
     CUDA_TRY(e);
     return WK_OK;
 }

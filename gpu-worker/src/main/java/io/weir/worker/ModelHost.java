@@ -2,6 +2,7 @@ package io.weir.worker;
 
 import io.weir.infra.kafka.KafkaClients;
 import io.weir.infra.kafka.ReplySender;
+import io.weir.worker.engine.AsyncEventSink;
 import io.weir.worker.engine.EngineLoop;
 import io.weir.worker.engine.LoadedModel;
 import io.weir.worker.engine.RequestPreparer;
@@ -13,6 +14,7 @@ import java.time.Duration;
 final class ModelHost implements AutoCloseable {
     private final LoadedModel model;
     private final String checkpointPath;
+    private final AsyncEventSink events;
     private final EngineLoop engine;
     private final ModelRequestConsumer consumer;
 
@@ -21,7 +23,8 @@ final class ModelHost implements AutoCloseable {
             throws InterruptedException {
         this.model = model;
         this.checkpointPath = checkpointPath;
-        this.engine = new EngineLoop(model, replies::send);
+        this.events = new AsyncEventSink("replies-" + model.name(), replies::send);
+        this.engine = new EngineLoop(model, events);
         this.consumer = new ModelRequestConsumer(kafka, model.name(), workerId, engine, new RequestPreparer(model), replies);
         if (!consumer.awaitJoined(Duration.ofSeconds(60))) {
             close();
@@ -50,6 +53,7 @@ final class ModelHost implements AutoCloseable {
     public void close() throws InterruptedException {
         consumer.close();
         engine.close();
+        events.close();
         model.close();
     }
 }

@@ -11,8 +11,11 @@ import io.weir.registry.ModelRegistry;
 import io.weir.registry.RegistryService;
 import io.weir.registry.WorkerDirectory;
 import io.weir.registry.WorkerInfo;
+import io.weir.infra.launch.WeirOptions;
+import io.weir.worker.engine.EngineSettings;
 import io.weir.worker.engine.LoadedModel;
 import io.weir.worker.kafka.CancelConsumer;
+import io.weir.worker.kernels.WeightStorage;
 import io.weir.worker.model.RandomCheckpoint;
 import io.weir.worker.model.TarCheckpoint;
 import io.weir.worker.tokenizer.CheckpointChatTemplate;
@@ -44,6 +47,11 @@ public final class WorkerService implements WeirService {
     private static final long DEMO_SEED = 42;
     private static final long SYSTEM_MEMORY_BYTES =
             ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean()).getTotalMemorySize();
+    /**
+     * The events of one engine step leave within microseconds of each other; waiting this long lets them share one
+     * produce request (and the gateway one fetch) instead of one each, which is most of the stack's cost per token.
+     */
+    private static final int REPLY_LINGER_MS = 1;
 
     @Override
     public String name() {
@@ -125,7 +133,7 @@ public final class WorkerService implements WeirService {
             this.assignments = new FleetAssignments(context.hazelcast());
             this.registry = new ModelRegistry(context.hazelcast());
             this.directory = new WorkerDirectory(context.hazelcast());
-            this.producer = context.kafka().producer(workerId);
+            this.producer = context.kafka().producer(workerId, REPLY_LINGER_MS);
             this.replies = new ReplySender(producer);
             this.cancels = new CancelConsumer(context.kafka(), workerId, c -> hosts.values().forEach(h -> h.cancel(c.requestId())));
             long period = WorkerDirectory.HEARTBEAT_INTERVAL.toMillis();
@@ -163,7 +171,7 @@ public final class WorkerService implements WeirService {
             registry.setStatus(name, EndpointStatus.UPDATE_IN_PROGRESS, null, null);
             try {
                 Path dir = checkpointDirectory(endpoint);
-                LoadedModel model = LoadedModel.load(name, dir, context.options().maxSlots());
+                LoadedModel model = LoadedModel.load(name, dir, engineSettings(context.options()));
                 hosts.put(name, new ModelHost(model, endpoint.checkpointPath(), context.kafka(), workerId, replies));
                 // Published before READY: gateways render chat prompts from it and may not see the checkpoint.
                 CheckpointChatTemplate chat = CheckpointChatTemplate.read(dir);
@@ -201,6 +209,11 @@ public final class WorkerService implements WeirService {
             }
             beat();
             LOG.info("{} no longer serves {}", workerId, name);
+        }
+
+        private static EngineSettings engineSettings(WeirOptions o) {
+            return new EngineSettings(o.maxSlots(), o.maxBatchTokens(), (long) o.kvCacheMb() << 20, o.kvBlockSize(),
+                    WeightStorage.parse(o.quantize()));
         }
 
         private void beat() {

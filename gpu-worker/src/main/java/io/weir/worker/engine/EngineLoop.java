@@ -1,63 +1,75 @@
 package io.weir.worker.engine;
 
 import io.weir.infra.messages.CompletionEvent;
+import io.weir.worker.kvcache.BlockManager;
+import io.weir.worker.model.ModelRunner;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Comparator;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * The engine of one model on one worker: a thread running steps. Each step admits waiting requests into
- * free KV-cache slots, runs all running sequences through one batched forward (decoding ones one token,
- * prefilling ones a chunk of their prompt), samples, emits, and retires finished sequences at once.
- * Requests thus join and leave between steps (iteration-level scheduling), and concurrent streams
- * advance together.
+ * The engine of one model on one worker: a thread running steps (iteration-level scheduling). Each step admits
+ * waiting requests while there is room (at most {@code maxSeqs} running, and KV blocks for their prompts), then
+ * runs one batched forward over up to {@code maxBatchTokens} rows: one row per decoding sequence first, then
+ * prompt chunks of prefilling ones in the rows left (chunked prefill, so a long prompt never stalls the streams).
+ * It samples, emits, and retires finished sequences at once, giving their blocks back.
  *
- * <p>Cancels ({@link #cancel}) are applied before every step: a running request leaves the batch at once
- * (it generates no token after the step that was running when the cancel came), a waiting one never
- * starts, and one not seen yet is remembered ({@link RecentCancels}) and dropped when it arrives. Each
- * ends with a {@link CompletionEvent#cancelled} event and its {@code onDone}, so its slot is free and its
- * Kafka offset committed.
+ * <p>KV blocks are taken as sequences grow. When a decoding sequence needs a block and none is left, the
+ * youngest running sequence is preempted: it gives its blocks back and waits at the head of the queue, to be
+ * recomputed (prompt plus the tokens it already produced) when there is room. Its output continues exactly where
+ * it stopped. Prompts sharing a cached prefix reuse its blocks ({@link BlockManager}).
+ *
+ * <p>A cancel ({@link #cancel}) takes effect right before the next step: a running sequence leaves the batch
+ * and gives its blocks back, a waiting one never starts, and one not arrived yet is remembered for a while
+ * ({@link RecentCancels}) and dropped on arrival. A cancelled request ends with a {@code cancelled} event.
+ * A request still unfinished when the engine stops gets no event at all: its Kafka offset stays
+ * uncommitted, so another worker of the model replays it (same seed, same tokens) for the same caller.
  */
 public final class EngineLoop implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(EngineLoop.class);
 
     private final LoadedModel model;
     private final EventSink sink;
-    private final LinkedBlockingQueue<PreparedRequest> waiting = new LinkedBlockingQueue<>();
-    private final ArrayDeque<Integer> freeSlots = new ArrayDeque<>();
-    private final List<Sequence> running = new ArrayList<>();
-    private final float[] logits;        // (vocab) the row a sequence samples from
-    private final float[] batchLogits;   // (maxBatch, vocab) every row of a step
+    private final int maxSeqs;
+    private final int maxBatchTokens;
+    private final BlockManager blocks;
+    private final LinkedBlockingQueue<PreparedRequest> incoming = new LinkedBlockingQueue<>();
     private final ConcurrentLinkedQueue<String> cancels = new ConcurrentLinkedQueue<>();
     private final RecentCancels recentCancels = new RecentCancels(10_000, Duration.ofMinutes(10), System::nanoTime);
-    private final AtomicLong cancelledCount = new AtomicLong();
-    private final AtomicLong generatedTokens = new AtomicLong();
+    private final ArrayDeque<Sequence> waiting = new ArrayDeque<>(); // engine thread: preempted first, then new
+    private final List<Sequence> running = new ArrayList<>();       // engine thread, in admission order
+    private final StepPlan plan;
+    private final float[] logits;
     private final Thread thread;
-    private volatile int runningCount;
+    private long arrivals;
+    private int rotation;          // fairness when decoding sequences outnumber the rows of a step
+    private volatile int waitingSize, runningSize;
     private volatile boolean stopping;
+    private volatile long steps, promptTokens, sampledTokens, preemptions, cancelled;
 
     public EngineLoop(LoadedModel model, EventSink sink) {
         this.model = model;
         this.sink = sink;
-        for (int s = 0; s < model.runner().maxSlots(); s++) {
-            freeSlots.add(s);
-        }
+        ModelRunner runner = model.runner();
+        this.maxSeqs = model.settings().maxSeqs();
+        this.maxBatchTokens = runner.maxBatch();
+        this.blocks = new BlockManager(runner.kvBlocks(), runner.kvBlockSize());
+        this.plan = new StepPlan(maxBatchTokens, runner.tableStride());
         this.logits = new float[model.config().vocabSize()];
-        this.batchLogits = new float[model.runner().maxBatch() * model.config().vocabSize()];
         this.thread = Thread.ofPlatform().name("engine-" + model.name()).start(this::run);
     }
 
     /** Queues a request; thread-safe. */
     public void submit(PreparedRequest request) {
-        waiting.add(request);
+        incoming.add(request);
     }
 
     /**
@@ -70,163 +82,229 @@ public final class EngineLoop implements AutoCloseable {
 
     /** Requests ended by a cancel so far. */
     public long cancelledCount() {
-        return cancelledCount.get();
+        return cancelled;
     }
 
-    /** Sequences holding a slot, as of the end of the last step. */
+    /** Sequences running, as of the end of the last step. */
     public int runningCount() {
-        return runningCount;
+        return runningSize;
     }
 
     /** Tokens sampled so far, all requests together. */
     public long generatedTokens() {
-        return generatedTokens.get();
-    }
-
-    /** Requests waiting for a slot. */
-    public int waitingCount() {
-        return waiting.size();
+        return sampledTokens;
     }
 
     /** Requests running or waiting: the load this engine reports to the fleet scheduler. */
     public int load() {
-        return runningCount + waiting.size();
+        return runningSize + waitingCount();
+    }
+
+    /** Requests waiting to run (new, or preempted and waiting for room). */
+    public int waitingCount() {
+        return incoming.size() + waitingSize;
     }
 
     public int maxSequences() {
-        return model.runner().maxSlots();
+        return maxSeqs;
+    }
+
+    /** A snapshot of the counters and the KV cache; thread-safe. */
+    public EngineStats stats() {
+        return new EngineStats(runningSize, waitingCount(), steps, promptTokens, sampledTokens, preemptions, blocks.stats());
     }
 
     private void run() {
         try {
             while (!stopping) {
-                if (running.isEmpty()) {
-                    PreparedRequest next = waiting.poll(200, TimeUnit.MILLISECONDS);
+                if (running.isEmpty() && waiting.isEmpty()) {
+                    PreparedRequest next = incoming.poll(200, TimeUnit.MILLISECONDS);
                     if (next == null) {
                         applyCancels(); // while idle too, so unknown ids move to the bounded memory
                         continue;
                     }
-                    admit(next);
+                    enqueue(next);
                 }
                 PreparedRequest next;
-                while (!freeSlots.isEmpty() && (next = waiting.poll()) != null) {
-                    admit(next);
+                while ((next = incoming.poll()) != null) {
+                    enqueue(next);
                 }
-                applyCancels(); // right before the step: a cancelled sequence takes no part in it
+                applyCancels(); // right before admission and the step: a cancelled sequence takes no part
+                admit();
                 if (!running.isEmpty()) {
                     step();
                 }
-                runningCount = running.size();
+                publishSizes();
+                logStatsNowAndThen();
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        } catch (RuntimeException | Error e) {
+            LOG.error("engine of {} stopped", model.name(), e);
         } finally {
-            // Unfinished requests are not failed: their offsets stay uncommitted, so Kafka hands them to
-            // another worker of the model, which replays them (same seed, same tokens) for the same caller.
+            // No event and no onDone for unfinished requests: another worker replays them (class comment).
             running.clear();
+            waiting.clear();
         }
     }
 
-    private void admit(PreparedRequest request) {
+    private void enqueue(PreparedRequest request) {
         applyCancels(); // a cancel queued before this request was must find it
         if (recentCancels.take(request.request().requestId())) {
             dropCancelled(request);
             return;
         }
-        running.add(new Sequence(request, freeSlots.pop(), model));
+        waiting.addLast(new Sequence(request, model, arrivals++));
     }
 
     private void applyCancels() {
         String requestId;
         while ((requestId = cancels.poll()) != null) {
             String id = requestId;
-            Sequence seq = running.stream().filter(s -> s.request().requestId().equals(id)).findFirst().orElse(null);
+            Sequence seq = running.stream().filter(s -> s.request().requestId().equals(id)).findFirst()
+                    .or(() -> waiting.stream().filter(s -> s.request().requestId().equals(id)).findFirst())
+                    .orElse(null);
             if (seq != null) {
                 running.remove(seq);
-                cancelledCount.incrementAndGet();
-                sink.emit(seq.request().replyTopic(), seq.cancel());
-                retire(seq);
+                waiting.remove(seq);
+                cancelled++;
+                retire(seq, seq.cancel());
                 continue;
             }
             List<PreparedRequest> queued = new ArrayList<>();
-            waiting.removeIf(p -> p.request().requestId().equals(id) && queued.add(p));
+            incoming.removeIf(p -> p.request().requestId().equals(id) && queued.add(p));
             if (queued.isEmpty()) {
                 recentCancels.add(id);
             }
             queued.forEach(this::dropCancelled);
         }
-        runningCount = running.size();
+        publishSizes();
     }
 
-    /** Ends a request cancelled before it took a slot. */
+    /** Ends a request cancelled before it became a sequence. */
     private void dropCancelled(PreparedRequest request) {
-        cancelledCount.incrementAndGet();
-        sink.emit(request.request().replyTopic(), CompletionEvent.cancelled(request.request().requestId(), 0, request.promptIds().length, 0));
+        cancelled++;
+        sink.emit(request.request().replyTopic(),
+                CompletionEvent.cancelled(request.request().requestId(), 0, request.promptIds().length, 0));
         runDone(request);
     }
 
-    /**
-     * One step: a single batched forward over every running sequence. Decoding sequences go first, one row
-     * each; prefilling ones share the rows left (chunked prefill), so a long prompt never stalls the others.
-     */
+    /** Moves waiting sequences into the running batch while there is room for their prompts. */
+    private void admit() {
+        while (!waiting.isEmpty() && running.size() < maxSeqs) {
+            Sequence seq = waiting.peekFirst();
+            int cached = blocks.matchPrefix(seq.blocks, seq.tokens(), seq.length());
+            if (blocks.blocksNeeded(seq.blocks, seq.length() - 1) > blocks.freeBlocks()) {
+                blocks.release(seq.blocks); // no room yet: wait for running sequences to finish
+                return;
+            }
+            waiting.removeFirst();
+            seq.startAt(cached);
+            running.add(seq);
+        }
+    }
+
+    /** One forward step over the running sequences: plan rows and blocks, run, sample, emit. */
     private void step() {
-        int budget = model.runner().maxBatch();
-        List<Sequence> batch = new ArrayList<>();
-        List<int[]> inputs = new ArrayList<>();
-        int rows = 0;
-        for (boolean decodePass : new boolean[]{true, false}) {
-            for (Sequence seq : running) {
-                if (seq.prefilled() == decodePass && rows < budget) {
-                    int[] input = seq.nextInput(budget - rows);
-                    batch.add(seq);
-                    inputs.add(input);
-                    rows += input.length;
-                }
+        plan.clear();
+        List<Sequence> order = new ArrayList<>(running);
+        // decoding sequences first (one row each), rotating who goes first when they outnumber the rows
+        order.sort(Comparator.comparingInt(s -> s.pending() == 1 ? 0 : 1));
+        int decoding = (int) order.stream().filter(s -> s.pending() == 1).count();
+        if (decoding > maxBatchTokens) {
+            java.util.Collections.rotate(order.subList(0, decoding), -(rotation++ % decoding));
+        }
+        for (Sequence seq : order) {
+            if (!running.contains(seq) || plan.rowsLeft() == 0) {
+                continue; // preempted while planning, or no rows left
+            }
+            int n = Math.min(seq.pending(), plan.rowsLeft());
+            n = reserveBlocks(seq, n);
+            if (n > 0) {
+                plan.add(seq, n);
             }
         }
-        int[] slots = new int[rows];
-        int[] tokens = new int[rows];
-        int[] positions = new int[rows];
-        int row = 0;
-        for (int i = 0; i < batch.size(); i++) {
-            Sequence seq = batch.get(i);
-            int[] input = inputs.get(i);
-            for (int t = 0; t < input.length; t++, row++) {
-                slots[row] = seq.slot;
-                tokens[row] = input[t];
-                positions[row] = seq.position() + t;
-            }
+        if (plan.rows() == 0) {
+            return;
         }
         try {
-            model.runner().forwardBatch(slots, tokens, positions, batchLogits);
+            plan.run(model.runner());
         } catch (RuntimeException e) {
-            LOG.error("forward step failed for {} sequences", batch.size(), e);
-            for (Sequence seq : batch) {
+            LOG.error("forward step failed for {} sequences", plan.sequences().size(), e);
+            for (Sequence seq : plan.sequences()) {
                 finishWith(seq, seq.fail(500, "generation failed: " + e.getMessage()));
             }
             return;
         }
-        int vocab = model.config().vocabSize();
-        row = 0;
-        for (int i = 0; i < batch.size(); i++) {
-            Sequence seq = batch.get(i);
-            int length = inputs.get(i).length;
-            row += length;
-            System.arraycopy(batchLogits, (row - 1) * vocab, logits, 0, vocab);
+        steps++;
+        int logitRow = 0;
+        for (int i = 0; i < plan.sequences().size(); i++) {
+            Sequence seq = plan.sequences().get(i);
+            if (!seq.decoding()) {
+                promptTokens += plan.rowsOf(i);
+            }
+            boolean sampleNow = seq.fed(plan.rowsOf(i));
+            blocks.registerFull(seq.blocks, seq.tokens(), seq.position());
+            if (!sampleNow) {
+                continue;
+            }
             CompletionEvent event;
             try {
-                event = seq.advance(length, logits);
-                if (event != null) {
-                    generatedTokens.incrementAndGet();
+                int row = logitRow++;
+                if (seq.needsOnlyArgmax()) {
+                    event = seq.acceptArgmax(model.runner().argmaxOf(row));
+                } else {
+                    model.runner().logitsOf(row, logits);
+                    event = seq.sample(logits);
                 }
+                sampledTokens++;
             } catch (RuntimeException e) {
                 LOG.error("request {} failed after its forward step", seq.request().requestId(), e);
                 event = seq.fail(500, "generation failed: " + e.getMessage());
             }
-            if (event != null) {
-                finishWith(seq, event);
+            finishWith(seq, event);
+        }
+    }
+
+    /**
+     * Makes sure {@code seq} has blocks for its next {@code n} positions, and returns how many it may feed this
+     * step: a prompt chunk shrinks to the blocks left; a decoding sequence preempts the youngest running sequence
+     * that is not in this step's plan (possibly itself, then it returns 0) until its block is there.
+     */
+    private int reserveBlocks(Sequence seq, int n) {
+        int first = seq.position();
+        if (seq.pending() > 1) {
+            int room = (seq.blocks.size() + blocks.freeBlocks()) * blocks.blockSize() - first;
+            n = Math.min(n, room);
+            return n > 0 && blocks.ensure(seq.blocks, first + n - 1) ? n : 0;
+        }
+        while (!blocks.ensure(seq.blocks, first)) {
+            Sequence victim = youngestUnplanned();
+            preempt(victim);
+            if (victim == seq) {
+                return 0;
             }
         }
+        return 1;
+    }
+
+    private Sequence youngestUnplanned() {
+        Sequence youngest = null;
+        for (Sequence s : running) {
+            if (!plan.contains(s) && (youngest == null || s.arrival > youngest.arrival)) {
+                youngest = s;
+            }
+        }
+        return youngest;
+    }
+
+    private void preempt(Sequence seq) {
+        blocks.release(seq.blocks);
+        seq.restart();
+        running.remove(seq);
+        waiting.addFirst(seq);
+        preemptions++;
+        LOG.debug("preempted {} at {} tokens to free KV blocks", seq.request().requestId(), seq.length());
     }
 
     /** Emits a sequence's event and retires the sequence if that event ended it. */
@@ -234,12 +312,16 @@ public final class EngineLoop implements AutoCloseable {
         sink.emit(seq.request().replyTopic(), event);
         if (seq.isDone()) {
             running.remove(seq);
-            retire(seq);
+            retire(seq, null);
         }
     }
 
-    private void retire(Sequence seq) {
-        freeSlots.push(seq.slot);
+    private void retire(Sequence seq, CompletionEvent lastWords) {
+        if (lastWords != null) {
+            sink.emit(seq.request().replyTopic(), lastWords);
+        }
+        blocks.release(seq.blocks);
+        publishSizes(); // before onDone: whoever waits for the request sees it gone
         runDone(seq.prepared);
     }
 
@@ -249,6 +331,26 @@ public final class EngineLoop implements AutoCloseable {
         } catch (RuntimeException e) {
             LOG.warn("completion callback of {} failed: {}", request.request().requestId(), e.toString());
         }
+    }
+
+    private long lastStatsLog = System.nanoTime(), stepsAtLastLog;
+
+    /** One line of counters a minute while the engine works: KV use, prefix-cache hits, preemptions. */
+    private void logStatsNowAndThen() {
+        long now = System.nanoTime();
+        if (now - lastStatsLog < STATS_LOG_INTERVAL_NS || steps == stepsAtLastLog) {
+            return;
+        }
+        lastStatsLog = now;
+        stepsAtLastLog = steps;
+        LOG.info("engine {}: {}", model.name(), stats());
+    }
+
+    private static final long STATS_LOG_INTERVAL_NS = 60_000_000_000L;
+
+    private void publishSizes() {
+        waitingSize = waiting.size();
+        runningSize = running.size();
     }
 
     @Override

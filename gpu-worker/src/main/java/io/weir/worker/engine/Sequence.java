@@ -4,6 +4,7 @@ import io.weir.infra.messages.CompletionEvent;
 import io.weir.infra.messages.CompletionRequest;
 import io.weir.infra.messages.FinishReason;
 import io.weir.infra.messages.SamplingParams;
+import io.weir.worker.kvcache.BlockTable;
 import io.weir.worker.sampling.LogProbs;
 import io.weir.worker.sampling.Sampler;
 import io.weir.worker.sampling.StopSequences;
@@ -12,76 +13,110 @@ import io.weir.worker.tokenizer.IncrementalDecoder;
 import java.util.List;
 
 /**
- * One running request: its KV-cache slot, where it is in the sequence, and the per-request state that
- * turns sampled tokens into reply events (sampler with its RNG, incremental detokenizer, stop strings).
- * Owned by the engine thread.
+ * One request in the engine: its tokens so far (prompt, then sampled ones), how many of them are in its KV blocks,
+ * and the per-request state that turns sampled tokens into reply events (sampler with its RNG, incremental
+ * detokenizer, stop strings). Owned by the engine thread.
+ *
+ * <p>Each step feeds the tokens not yet in the cache, {@code tokens[position..length)}, or a chunk of them: the
+ * prompt (in chunks, so running streams keep flowing), then one sampled token at a time. When a step has fed
+ * everything, its last row's logits sample the next token. A preempted sequence loses its blocks and starts
+ * over from position 0 with its prompt and every token sampled so far, so it continues exactly where it was.
  */
 final class Sequence {
     final PreparedRequest prepared;
-    final int slot;
+    final BlockTable blocks = new BlockTable();
+    final long arrival;            // order of arrival: preemption takes the youngest first
     private final LoadedModel model;
     private final Sampler sampler;
     private final IncrementalDecoder decoder;
     private final StopSequences stops;
+    private final int[] tokens;    // prompt + sampled tokens
+    private int length;
     private int position;          // tokens already in the KV cache
-    private int lastToken = -1;    // next input, once the prompt is in
     private int generated;
     private int nextSeq;
     private boolean done;
 
-    Sequence(PreparedRequest prepared, int slot, LoadedModel model) {
+    Sequence(PreparedRequest prepared, LoadedModel model, long arrival) {
         this.prepared = prepared;
-        this.slot = slot;
         this.model = model;
+        this.arrival = arrival;
         SamplingParams params = prepared.request().sampling();
         this.sampler = new Sampler(params, model.config().vocabSize());
         this.decoder = model.tokenizer().newIncrementalDecoder(prepared.promptIds(), params.effectiveSkipSpecialTokens());
         this.stops = new StopSequences(params.effectiveStopSequences(), Boolean.TRUE.equals(params.includeStopStrInOutput()));
+        int[] prompt = prepared.promptIds();
+        this.tokens = java.util.Arrays.copyOf(prompt, prompt.length + Math.max(params.maxNewTokens(), 0));
+        this.length = prompt.length;
     }
 
     CompletionRequest request() {
         return prepared.request();
     }
 
-    /** True once the whole prompt is in the KV cache: from then on each step feeds one sampled token. */
-    boolean prefilled() {
-        return position >= prepared.promptIds().length;
+    /** Every token so far (valid up to {@link #length()}). */
+    int[] tokens() {
+        return tokens;
     }
 
-    /**
-     * The tokens to feed at this step, at most {@code budget}: the next chunk of the prompt while
-     * prefilling (long prompts take several steps, so running streams keep flowing), then the last
-     * sampled token.
-     */
-    int[] nextInput(int budget) {
-        if (prefilled()) {
-            return new int[]{lastToken};
-        }
-        int[] prompt = prepared.promptIds();
-        return java.util.Arrays.copyOfRange(prompt, position, Math.min(prompt.length, position + budget));
+    int length() {
+        return length;
     }
 
     int position() {
         return position;
     }
 
+    /** Tokens still to feed: the rest of the prompt while prefilling, 1 while decoding. */
+    int pending() {
+        return length - position;
+    }
+
+    /** True when the next step feeds one sampled token (not a prompt chunk). */
+    boolean decoding() {
+        return pending() == 1 && generated > 0;
+    }
+
     boolean isDone() {
         return done;
     }
 
-    /**
-     * Consumes the step just run: {@code logits} are those of the last token fed. Returns the event to
-     * send, or null while the prompt is still being prefilled.
-     */
-    CompletionEvent advance(int inputLength, float[] logits) {
-        position += inputLength;
-        if (!prefilled()) {
-            return null;
-        }
+    /** Positions already in shared prefix blocks (set at admission). */
+    void startAt(int cachedPositions) {
+        position = cachedPositions;
+    }
+
+    /** The blocks are gone (preemption): everything is recomputed from position 0. */
+    void restart() {
+        position = 0;
+    }
+
+    /** The step fed {@code n} more tokens; true when they were all, so this step's logits sample the next token. */
+    boolean fed(int n) {
+        position += n;
+        return position == length;
+    }
+
+    /** True when the next token is the argmax of the logits and nothing else of them is needed (no log-probs). */
+    boolean needsOnlyArgmax() {
+        return sampler.isPlainGreedy() && !request().sampling().wantsLogProbs();
+    }
+
+    /** Takes {@code token}, the argmax of the last logits, as the next token ({@link #needsOnlyArgmax()}). */
+    CompletionEvent acceptArgmax(int token) {
+        sampler.record(token);
+        return accept(token, null);
+    }
+
+    /** Samples the next token from the logits of the last token fed and returns the event to send. */
+    CompletionEvent sample(float[] logits) {
+        return accept(sampler.sample(logits), logits);
+    }
+
+    private CompletionEvent accept(int token, float[] logits) {
         SamplingParams params = request().sampling();
-        int token = sampler.sample(logits);
         generated++;
-        lastToken = token;
+        tokens[length++] = token;
 
         FinishReason finish = null;
         String text;
@@ -92,7 +127,7 @@ final class Sequence {
             text = stops.accept(decoder.append(token));
             if (stops.stopped()) {
                 finish = FinishReason.STOP;
-            } else if (generated >= params.maxNewTokens() || position + 1 > model.config().maxSeqLen()) {
+            } else if (generated >= params.maxNewTokens() || length >= model.runner().maxSeqLen()) {
                 finish = FinishReason.LENGTH;
                 text += drainAtEnd();
             }
@@ -101,7 +136,7 @@ final class Sequence {
 
         Double logProb = null;
         List<CompletionEvent.TopLogprob> top = null;
-        if (params.wantsLogProbs()) {
+        if (params.wantsLogProbs() && logits != null) {
             LogProbs lp = new LogProbs(logits);
             logProb = lp.of(token);
             if (params.effectiveTopLogprobs() > 0) {

@@ -1,7 +1,9 @@
 package io.weir.worker.kernels;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_DOUBLE;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -26,7 +28,8 @@ public final class KernelLibrary {
     private final Path path;
     // function addresses in this library (see WeirNative for the handles)
     private final MemorySegment backendName, deviceCount, lastError, backendInfo, modelCreate, modelSetTensor, modelFree,
-            forward, forwardBatch, testMatmul;
+            forward, forwardBatch, testMatmul, modelCreateEx, modelKvInfo, forwardPaged, benchReadBandwidth, benchFmaPeak,
+            testGemm, testAttention;
 
     private KernelLibrary(Backend backend, Path path) {
         this.backend = backend;
@@ -42,6 +45,13 @@ public final class KernelLibrary {
         forward = WeirNative.find(lookup, WeirNative.wk_forward.NAME);
         forwardBatch = WeirNative.find(lookup, WeirNative.wk_forward_batch.NAME);
         testMatmul = WeirNative.find(lookup, WeirNative.wk_test_matmul.NAME);
+        modelCreateEx = WeirNative.find(lookup, WeirNative.wk_model_create_ex.NAME);
+        modelKvInfo = WeirNative.find(lookup, WeirNative.wk_model_kv_info.NAME);
+        forwardPaged = WeirNative.find(lookup, WeirNative.wk_forward_paged.NAME);
+        benchReadBandwidth = WeirNative.find(lookup, WeirNative.wk_bench_read_bandwidth.NAME);
+        benchFmaPeak = WeirNative.find(lookup, WeirNative.wk_bench_fma_peak.NAME);
+        testGemm = WeirNative.find(lookup, WeirNative.wk_test_gemm.NAME);
+        testAttention = WeirNative.find(lookup, WeirNative.wk_test_attention.NAME);
     }
 
     /**
@@ -118,7 +128,83 @@ public final class KernelLibrary {
             int rc = (int) WeirNative.wk_model_create.HANDLE.invokeExact(
                     modelCreate, config.toSegment(arena), maxSlots, maxBatch, out);
             check(rc);
-            return new NativeModel(this, out.get(ADDRESS, 0), config, maxSlots, maxBatch);
+            return new NativeModel(this, out.get(ADDRESS, 0), config, ModelOptions.slots(maxSlots, maxBatch));
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** Creates a model with every size given ({@code wk_model_create_ex}): see {@link ModelOptions}. */
+    public NativeModel createModel(KernelConfig config, ModelOptions options) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(ADDRESS);
+            int rc = (int) WeirNative.wk_model_create_ex.HANDLE.invokeExact(
+                    modelCreateEx, config.toSegment(arena), options.toSegment(arena), out);
+            check(rc);
+            return new NativeModel(this, out.get(ADDRESS, 0), config, options);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** Read bandwidth in GB/s over a buffer of {@code bytes}, every kernel thread reading; best of {@code reps}. */
+    public double readBandwidth(long bytes, int reps) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(JAVA_DOUBLE);
+            check((int) WeirNative.wk_bench_read_bandwidth.HANDLE.invokeExact(benchReadBandwidth, bytes, reps, out));
+            return out.get(JAVA_DOUBLE, 0);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** Peak FP32 FMA rate in GFLOP/s over every kernel thread, measured for about {@code millis} ms. */
+    public double fmaPeak(int millis) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(JAVA_DOUBLE);
+            check((int) WeirNative.wk_bench_fma_peak.HANDLE.invokeExact(benchFmaPeak, millis, out));
+            return out.get(JAVA_DOUBLE, 0);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * Test hook {@code wk_test_gemm}: {@code out[m, d] = x[m, n] · W[d, n]^T} through the batched product with W
+     * stored as {@code storage}, on SIMD path {@code path}. False when this machine cannot run the path.
+     */
+    public boolean testGemm(int path, WeightStorage storage, float[] out, float[] x, float[] w, int m, int n, int d) {
+        if (x.length < (long) m * n || w.length < (long) n * d || out.length < (long) m * d)
+            throw new IllegalArgumentException("arrays too short");
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment o = arena.allocate(JAVA_FLOAT, (long) m * d);
+            int rc = (int) WeirNative.wk_test_gemm.HANDLE.invokeExact(testGemm, path, storage.code(), o,
+                    arena.allocateFrom(JAVA_FLOAT, x), arena.allocateFrom(JAVA_FLOAT, w), m, n, d);
+            if (rc == WeirNative.WK_ERR_UNSUPPORTED) return false;
+            check(rc);
+            MemorySegment.copy(o, JAVA_FLOAT, 0, out, 0, m * d);
+            return true;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * Test hook {@code wk_test_attention}: paged attention of one query (at position nPos-1) over dense keys and
+     * values {@code k}, {@code v} ({@code nPos × nKvHeads·headDim}) stored in the blocks {@code table}. False when
+     * this machine cannot run the path.
+     */
+    public boolean testAttention(int path, int nHeads, int nKvHeads, int headDim, int blockSize, int nPos, int[] table,
+            float[] q, float[] k, float[] v, float[] out) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment o = arena.allocate(JAVA_FLOAT, (long) nHeads * headDim);
+            int rc = (int) WeirNative.wk_test_attention.HANDLE.invokeExact(testAttention, path, nHeads, nKvHeads, headDim,
+                    blockSize, nPos, arena.allocateFrom(JAVA_INT, table), arena.allocateFrom(JAVA_FLOAT, q),
+                    arena.allocateFrom(JAVA_FLOAT, k), arena.allocateFrom(JAVA_FLOAT, v), o);
+            if (rc == WeirNative.WK_ERR_UNSUPPORTED) return false;
+            check(rc);
+            MemorySegment.copy(o, JAVA_FLOAT, 0, out, 0, nHeads * headDim);
+            return true;
         } catch (Throwable t) {
             throw rethrow(t);
         }
@@ -165,6 +251,17 @@ public final class KernelLibrary {
     int forwardBatch(MemorySegment model, int nRows, MemorySegment slots, MemorySegment tokens, MemorySegment positions,
             MemorySegment logits) throws Throwable {
         return (int) WeirNative.wk_forward_batch.HANDLE.invokeExact(forwardBatch, model, nRows, slots, tokens, positions, logits);
+    }
+
+    int forwardPaged(MemorySegment model, int nRows, MemorySegment tokens, MemorySegment positions, MemorySegment rowSeq,
+            int nSeqs, MemorySegment tables, int stride, int nLogits, MemorySegment logitRows, MemorySegment logits,
+            MemorySegment argmax) throws Throwable {
+        return (int) WeirNative.wk_forward_paged.HANDLE.invokeExact(forwardPaged, model, nRows, tokens, positions, rowSeq,
+                nSeqs, tables, stride, nLogits, logitRows, logits, argmax);
+    }
+
+    int kvInfo(MemorySegment model, MemorySegment nBlocks, MemorySegment blockSize) throws Throwable {
+        return (int) WeirNative.wk_model_kv_info.HANDLE.invokeExact(modelKvInfo, model, nBlocks, blockSize);
     }
 
     void free(MemorySegment model) throws Throwable {

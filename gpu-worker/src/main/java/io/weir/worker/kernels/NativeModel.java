@@ -1,5 +1,8 @@
 package io.weir.worker.kernels;
 
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -14,16 +17,24 @@ import java.lang.foreign.MemorySegment;
 public final class NativeModel implements AutoCloseable {
     private final KernelLibrary library;
     private final KernelConfig config;
-    private final int maxSlots;
-    private final int maxBatch;
+    private final ModelOptions options;
+    private final int nBlocks;
+    private final int blockSize;
     private MemorySegment handle;
 
-    NativeModel(KernelLibrary library, MemorySegment handle, KernelConfig config, int maxSlots, int maxBatch) {
+    NativeModel(KernelLibrary library, MemorySegment handle, KernelConfig config, ModelOptions options) {
         this.library = library;
         this.handle = handle;
         this.config = config;
-        this.maxSlots = maxSlots;
-        this.maxBatch = maxBatch;
+        this.options = options;
+        try (Arena arena = Arena.ofConfined()) { // the library fills in defaults: ask it
+            MemorySegment n = arena.allocate(JAVA_INT), bs = arena.allocate(JAVA_INT);
+            library.check(library.kvInfo(handle, n, bs));
+            this.nBlocks = n.get(JAVA_INT, 0);
+            this.blockSize = bs.get(JAVA_INT, 0);
+        } catch (Throwable t) {
+            throw KernelLibrary.rethrow(t);
+        }
     }
 
     public KernelLibrary library() {
@@ -35,11 +46,25 @@ public final class NativeModel implements AutoCloseable {
     }
 
     public int maxSlots() {
-        return maxSlots;
+        return options.maxSlots();
     }
 
     public int maxBatch() {
-        return maxBatch;
+        return options.maxBatch();
+    }
+
+    public WeightStorage storage() {
+        return options.storage();
+    }
+
+    /** KV-cache blocks. */
+    public int kvBlocks() {
+        return nBlocks;
+    }
+
+    /** Positions per KV block. */
+    public int kvBlockSize() {
+        return blockSize;
     }
 
     /**
@@ -82,6 +107,31 @@ public final class NativeModel implements AutoCloseable {
         requireSize("logits", logits, 4 * n * config.vocabSize());
         try {
             library.check(library.forwardBatch(handle(), nRows, slots, tokens, positions, logits));
+        } catch (Throwable t) {
+            throw KernelLibrary.rethrow(t);
+        }
+    }
+
+    /**
+     * {@code wk_forward_paged}: row i is {@code tokens[i]} at {@code positions[i]} of sequence {@code rowSeq[i]},
+     * whose blocks are {@code tables[rowSeq[i] * stride ..]}; writes the logits of rows {@code logitRows[0..nLogits)}
+     * ({@code nLogits × vocabSize} floats) and, unless {@code argmax} is {@link MemorySegment#NULL}, each such row's
+     * greedy token ({@code nLogits} int32). All arrays int32 except the logits.
+     */
+    public void forwardPaged(int nRows, MemorySegment tokens, MemorySegment positions, MemorySegment rowSeq, int nSeqs,
+            MemorySegment tables, int stride, int nLogits, MemorySegment logitRows, MemorySegment logits,
+            MemorySegment argmax) {
+        long n = Math.max(nRows, 0);
+        requireSize("tokens", tokens, 4 * n);
+        requireSize("positions", positions, 4 * n);
+        requireSize("rowSeq", rowSeq, 4 * n);
+        requireSize("tables", tables, 4L * Math.max(nSeqs, 0) * Math.max(stride, 0));
+        requireSize("logitRows", logitRows, 4L * Math.max(nLogits, 0));
+        requireSize("logits", logits, 4L * Math.max(nLogits, 0) * config.vocabSize());
+        if (!argmax.equals(MemorySegment.NULL)) requireSize("argmax", argmax, 4L * Math.max(nLogits, 0));
+        try {
+            library.check(library.forwardPaged(handle(), nRows, tokens, positions, rowSeq, nSeqs, tables, stride, nLogits,
+                    logitRows, logits, argmax));
         } catch (Throwable t) {
             throw KernelLibrary.rethrow(t);
         }

@@ -93,6 +93,20 @@ final class WeirNative {
         static final MethodHandle HANDLE = LINKER.downcallHandle(DESC);
     }
 
+    /** {@code int32_t wk_model_create_ex(const wk_config* cfg, const wk_options* opts, wk_model** out)} */
+    static final class wk_model_create_ex {
+        static final String NAME = "wk_model_create_ex";
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS);
+        static final MethodHandle HANDLE = LINKER.downcallHandle(DESC);
+    }
+
+    /** {@code int32_t wk_model_kv_info(const wk_model* m, int32_t* n_blocks, int32_t* block_size)} */
+    static final class wk_model_kv_info {
+        static final String NAME = "wk_model_kv_info";
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS);
+        static final MethodHandle HANDLE = LINKER.downcallHandle(DESC);
+    }
+
     /** {@code int32_t wk_model_set_tensor(wk_model* m, int32_t tensor, int32_t layer, const void* data, int32_t dtype, int64_t n_elements)} */
     static final class wk_model_set_tensor {
         static final String NAME = "wk_model_set_tensor";
@@ -127,8 +141,56 @@ final class WeirNative {
         static final MethodHandle HANDLE = LINKER.downcallHandle(DESC);
     }
 
+    /**
+     * {@code int32_t wk_forward_paged(wk_model* m, int32_t n_rows, const int32_t* tokens, const int32_t* positions,
+     * const int32_t* row_seq, int32_t n_seqs, const int32_t* block_tables, int32_t table_stride, int32_t n_logits,
+     * const int32_t* logit_rows, float* logits_out, int32_t* argmax_out)}
+     */
+    static final class wk_forward_paged {
+        static final String NAME = "wk_forward_paged";
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, ADDRESS,
+                JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS);
+        static final MethodHandle HANDLE = LINKER.downcallHandle(DESC);
+    }
+
+    // ------------------------------------------------------------------------------------------------
+    // Machine ceilings
+
+    /** {@code int32_t wk_bench_read_bandwidth(int64_t bytes, int32_t reps, double* gb_per_s)} */
+    static final class wk_bench_read_bandwidth {
+        static final String NAME = "wk_bench_read_bandwidth";
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_INT, ADDRESS);
+        static final MethodHandle HANDLE = LINKER.downcallHandle(DESC);
+    }
+
+    /** {@code int32_t wk_bench_fma_peak(int32_t millis, double* gflop_per_s)} */
+    static final class wk_bench_fma_peak {
+        static final String NAME = "wk_bench_fma_peak";
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS);
+        static final MethodHandle HANDLE = LINKER.downcallHandle(DESC);
+    }
+
     // ------------------------------------------------------------------------------------------------
     // Test hooks
+
+    /** {@code int32_t wk_test_gemm(int32_t path, int32_t dtype, float* out, const float* x, const float* w, int32_t m, int32_t n, int32_t d)} */
+    static final class wk_test_gemm {
+        static final String NAME = "wk_test_gemm";
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS,
+                JAVA_INT, JAVA_INT, JAVA_INT);
+        static final MethodHandle HANDLE = LINKER.downcallHandle(DESC);
+    }
+
+    /**
+     * {@code int32_t wk_test_attention(int32_t path, int32_t n_heads, int32_t n_kv_heads, int32_t head_dim, int32_t block_size,
+     * int32_t n_pos, const int32_t* table, const float* q, const float* k, const float* v, float* out)}
+     */
+    static final class wk_test_attention {
+        static final String NAME = "wk_test_attention";
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT,
+                JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS);
+        static final MethodHandle HANDLE = LINKER.downcallHandle(DESC);
+    }
 
     /** {@code int32_t wk_test_matmul(int32_t path, float* out, const float* x, const float* w, int32_t n, int32_t d)} */
     static final class wk_test_matmul {

@@ -6,7 +6,9 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 import io.weir.worker.kernels.BackendSelector;
 import io.weir.worker.kernels.KernelConfig;
 import io.weir.worker.kernels.KernelLibrary;
+import io.weir.worker.kernels.ModelOptions;
 import io.weir.worker.kernels.NativeModel;
+import io.weir.worker.kernels.WeightStorage;
 import io.weir.worker.kernels.WeightTensor;
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -16,16 +18,20 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A Llama checkpoint loaded into a kernel backend, with a KV cache of {@code maxSlots} sequences.
- * The engine assigns each running sequence a slot and calls {@link #forward} (one sequence: a prompt
- * or its next token) or {@link #forwardBatch} (a continuous-batching step over several slots).
+ * A Llama checkpoint loaded into a kernel backend, with its KV cache. Two ways to drive it:
+ * <ul>
+ *   <li>paged (the engine): the KV cache is a pool of blocks; the caller owns the blocks and passes each
+ *       sequence's block table with every {@link #forwardPaged} step;</li>
+ *   <li>slots (tests, tools): {@code maxSlots} sequences with fixed blocks, through {@link #forward} (one
+ *       sequence: a prompt or its next token) or {@link #forwardBatch} (several slots in one step).</li>
+ * </ul>
  *
  * <p>Threading: not thread-safe. One engine thread drives a runner; it may be a different thread from
  * the one that loaded it. The hot path copies tokens into and logits out of off-heap buffers
  * allocated once at load; it allocates nothing per call.
  *
- * <p>Weights are copied into the backend at load (f32; F16/BF16 are widened), so the checkpoint files
- * are unmapped once {@link #load} returns.
+ * <p>Weights are copied into the backend at load (F32, F16 or BF16 checkpoints; stored as f32, bf16 or
+ * int8 per {@link Options#storage()}), so the checkpoint files are unmapped once {@link #load} returns.
  */
 public final class ModelRunner implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ModelRunner.class);
@@ -33,22 +39,41 @@ public final class ModelRunner implements AutoCloseable {
     /**
      * Sizes of the native state.
      *
-     * @param maxSlots  sequences the KV cache holds (slot ids 0..maxSlots-1)
-     * @param maxSeqLen KV positions per slot; 0 means the model's max_position_embeddings
-     * @param maxBatch  rows per kernel step: the longest {@link #forwardBatch}, and the prefill chunk
+     * @param maxSlots  sequences of the slot API (slot ids 0..maxSlots-1); 0 for the paged API only
+     * @param maxSeqLen KV positions per sequence; 0 means the model's max_position_embeddings
+     * @param maxBatch  rows (tokens) per kernel step: the longest batch, and the prefill chunk
+     * @param kvBlocks  KV-cache blocks of the paged API; 0 with slots: exactly the slots' blocks
+     * @param blockSize positions per KV block (a multiple of 16)
+     * @param storage   how the projection and LM-head weights are stored ({@code --quantize})
      */
-    public record Options(int maxSlots, int maxSeqLen, int maxBatch) {
+    public record Options(int maxSlots, int maxSeqLen, int maxBatch, int kvBlocks, int blockSize, WeightStorage storage) {
         public static final int DEFAULT_MAX_BATCH = 64;
 
         public Options {
-            if (maxSlots <= 0 || maxSeqLen < 0 || maxBatch <= 0)
+            if (maxSlots < 0 || maxSeqLen < 0 || maxBatch <= 0 || kvBlocks < 0 || blockSize <= 0 || storage == null
+                    || (maxSlots == 0 && kvBlocks == 0))
                 throw new IllegalArgumentException("bad runner options: maxSlots=" + maxSlots + ", maxSeqLen=" + maxSeqLen
-                        + ", maxBatch=" + maxBatch);
+                        + ", maxBatch=" + maxBatch + ", kvBlocks=" + kvBlocks + ", blockSize=" + blockSize + ", storage="
+                        + storage);
+        }
+
+        /** Slots only, f32 weights. */
+        public Options(int maxSlots, int maxSeqLen, int maxBatch) {
+            this(maxSlots, maxSeqLen, maxBatch, 0, ModelOptions.DEFAULT_BLOCK_SIZE, WeightStorage.F32);
         }
 
         /** {@code maxSlots} slots, the model's full context, batches of {@value #DEFAULT_MAX_BATCH}. */
         public static Options of(int maxSlots) {
             return new Options(maxSlots, 0, DEFAULT_MAX_BATCH);
+        }
+
+        /** The paged API only: a pool of {@code kvBlocks} blocks. */
+        public static Options paged(int maxSeqLen, int maxBatch, int kvBlocks, int blockSize, WeightStorage storage) {
+            return new Options(0, maxSeqLen, maxBatch, kvBlocks, blockSize, storage);
+        }
+
+        ModelOptions toModelOptions() {
+            return new ModelOptions(maxBatch, maxSlots, kvBlocks, blockSize, storage);
         }
     }
 
@@ -60,6 +85,11 @@ public final class ModelRunner implements AutoCloseable {
     private final MemorySegment slots;    // (maxBatch) int32
     private final MemorySegment positions;// (maxBatch) int32
     private final MemorySegment logits;   // (maxBatch, vocabSize) f32
+    private final MemorySegment rowSeq;   // (maxBatch) int32, paged steps
+    private final MemorySegment tables;   // (maxBatch, tableStride) int32, paged steps
+    private final MemorySegment logitRows;// (maxBatch) int32, paged steps
+    private final MemorySegment argmax;   // (maxBatch) int32, paged steps: each logit row's greedy token
+    private final int tableStride;        // blocks of a maxSeqLen sequence
 
     private ModelRunner(ModelConfig config, NativeModel model, int maxSeqLen) {
         this.config = config;
@@ -67,10 +97,15 @@ public final class ModelRunner implements AutoCloseable {
         this.maxSeqLen = maxSeqLen;
         this.arena = Arena.ofShared(); // shared: loaded on one thread, driven by the engine thread
         int b = model.maxBatch();
+        this.tableStride = (maxSeqLen + model.kvBlockSize() - 1) / model.kvBlockSize();
         this.tokens = arena.allocate(JAVA_INT, Math.max(maxSeqLen, b));
         this.slots = arena.allocate(JAVA_INT, b);
         this.positions = arena.allocate(JAVA_INT, b);
         this.logits = arena.allocate(JAVA_FLOAT, (long) b * config.vocabSize());
+        this.rowSeq = arena.allocate(JAVA_INT, b);
+        this.tables = arena.allocate(JAVA_INT, (long) b * tableStride);
+        this.logitRows = arena.allocate(JAVA_INT, b);
+        this.argmax = arena.allocate(JAVA_INT, b);
     }
 
     /** Loads {@code checkpointDir} into the backend {@link BackendSelector#select()} picks. */
@@ -98,13 +133,13 @@ public final class ModelRunner implements AutoCloseable {
                     + config.maxSeqLen());
         KernelConfig kc = config.toKernelConfig(seqLen);
         try (Checkpoint ckpt = Checkpoint.open(checkpointDir)) {
-            NativeModel model = library.createModel(kc, options.maxSlots(), options.maxBatch());
+            NativeModel model = library.createModel(kc, options.toModelOptions());
             try {
                 upload(ckpt, kc, model);
                 ModelRunner runner = new ModelRunner(config, model, seqLen);
-                log.info("loaded {} on {} in {} ms: {} layers, dim {}, vocab {}, {} slots x {} positions", checkpointDir,
-                        library.name(), (System.nanoTime() - t0) / 1_000_000, config.nLayers(), config.dim(),
-                        config.vocabSize(), options.maxSlots(), seqLen);
+                log.info("loaded {} on {} in {} ms: {} layers, dim {}, vocab {}, {} weights, KV cache {} blocks x {} positions",
+                        checkpointDir, library.name(), (System.nanoTime() - t0) / 1_000_000, config.nLayers(), config.dim(),
+                        config.vocabSize(), options.storage(), model.kvBlocks(), model.kvBlockSize());
                 return runner;
             } catch (RuntimeException e) {
                 model.close();
@@ -139,6 +174,25 @@ public final class ModelRunner implements AutoCloseable {
     /** Rows per {@link #forwardBatch} call. */
     public int maxBatch() {
         return model.maxBatch();
+    }
+
+    /** KV-cache blocks in the pool. */
+    public int kvBlocks() {
+        return model.kvBlocks();
+    }
+
+    /** Positions per KV block. */
+    public int kvBlockSize() {
+        return model.kvBlockSize();
+    }
+
+    /** Entries of one sequence's block table in {@link #forwardPaged}: the blocks of a maxSeqLen sequence. */
+    public int tableStride() {
+        return tableStride;
+    }
+
+    public WeightStorage storage() {
+        return model.storage();
     }
 
     /** "cpu" or "cuda". */
@@ -183,6 +237,42 @@ public final class ModelRunner implements AutoCloseable {
         MemorySegment.copy(positions, 0, this.positions, JAVA_INT, 0, n);
         model.forwardBatch(n, this.slots, this.tokens, this.positions, logits);
         MemorySegment.copy(logits, JAVA_FLOAT, 0, logitsOut, 0, n * config.vocabSize());
+    }
+
+    /**
+     * One paged step (continuous batching over the block pool): row {@code i} is {@code tokens[i]} at
+     * {@code positions[i]} of sequence {@code rowSeq[i]} (0..nSeqs-1), whose block table is
+     * {@code tables[rowSeq[i] * tableStride() ..]}. Computes the logits of rows {@code logitRows[0..nLogits)};
+     * read them with {@link #logitsOf}, or just their greedy tokens with {@link #argmaxOf}. The arrays may be longer
+     * than the counts.
+     *
+     * @throws io.weir.worker.kernels.KernelException for rows the library rejects (bad block ids, positions)
+     */
+    public void forwardPaged(int nRows, int[] tokens, int[] positions, int[] rowSeq, int nSeqs, int[] tables, int nLogits,
+            int[] logitRows) {
+        if (nRows > model.maxBatch()) throw new IllegalArgumentException(nRows + " rows exceed maxBatch " + model.maxBatch());
+        if (nSeqs > nRows || nLogits > nRows) throw new IllegalArgumentException("more sequences or logit rows than rows");
+        MemorySegment.copy(tokens, 0, this.tokens, JAVA_INT, 0, nRows);
+        MemorySegment.copy(positions, 0, this.positions, JAVA_INT, 0, nRows);
+        MemorySegment.copy(rowSeq, 0, this.rowSeq, JAVA_INT, 0, nRows);
+        MemorySegment.copy(tables, 0, this.tables, JAVA_INT, 0, nSeqs * tableStride);
+        MemorySegment.copy(logitRows, 0, this.logitRows, JAVA_INT, 0, nLogits);
+        model.forwardPaged(nRows, this.tokens, this.positions, this.rowSeq, nSeqs, this.tables, tableStride, nLogits,
+                this.logitRows, logits, argmax);
+    }
+
+    /**
+     * The greedy token of the {@code i}-th logit row of the last {@link #forwardPaged} step: the first index of its
+     * largest logit, as {@link io.weir.worker.sampling.Sampler#argmax} chooses, without copying the row.
+     */
+    public int argmaxOf(int i) {
+        return argmax.getAtIndex(JAVA_INT, i);
+    }
+
+    /** Copies the logits of the {@code i}-th logit row of the last {@link #forwardPaged} step into {@code out}. */
+    public void logitsOf(int i, float[] out) {
+        checkLogits(out, 1);
+        MemorySegment.copy(logits, JAVA_FLOAT, (long) i * config.vocabSize() * 4, out, 0, config.vocabSize());
     }
 
     private void checkLogits(float[] logitsOut, int rows) {

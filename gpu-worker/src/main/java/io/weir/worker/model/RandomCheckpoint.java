@@ -54,6 +54,18 @@ public final class RandomCheckpoint {
             return new Spec(288, 768, 6, 6, 6, 32000, 256, true, DType.F32, seed);
         }
 
+        /** The shape of Karpathy's stories110M (dim 768, 12 layers, 12 heads, vocab 32000, 1024 positions), tied, F32. */
+        public static Spec stories110M(long seed) {
+            return new Spec(768, 2048, 12, 12, 12, 32000, 1024, true, DType.F32, seed);
+        }
+
+        /** Weights in the checkpoint (the embedding table once when tied). */
+        public long parameterCount() {
+            long d = dim, h = hiddenDim, kv = (long) nKvHeads * headDim();
+            long perLayer = 2 * d + d * d + 2 * kv * d + d * d + 3 * d * h;
+            return nLayers * perLayer + d + (long) vocabSize * d * (tiedEmbeddings ? 1 : 2);
+        }
+
         public int headDim() {
             return dim / nHeads;
         }

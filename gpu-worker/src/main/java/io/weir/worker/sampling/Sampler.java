@@ -30,13 +30,33 @@ public final class Sampler {
         this.order = new Integer[vocabSize];
     }
 
+    /** True when the token is simply the argmax of the raw logits (greedy, no penalties). */
+    public boolean isPlainGreedy() {
+        return params.isGreedy() && !hasPenalties();
+    }
+
+    /** Records a token chosen outside {@link #sample} (the argmax of a plain-greedy request). */
+    public void record(int token) {
+        outputCounts[token]++;
+    }
+
     /** The sampled token; {@code logits} is left untouched. */
     public int sample(float[] logits) {
+        if (isPlainGreedy()) { // the common case needs no copy of the row
+            int token = argmax(logits);
+            outputCounts[token]++;
+            return token;
+        }
         System.arraycopy(logits, 0, work, 0, work.length);
         applyPenalties(work);
         int token = params.isGreedy() ? argmax(work) : sampleFromDistribution(work);
         outputCounts[token]++;
         return token;
+    }
+
+    private boolean hasPenalties() {
+        return (params.presencePenalty() != null && params.presencePenalty() != 0)
+                || (params.frequencyPenalty() != null && params.frequencyPenalty() != 0);
     }
 
     private void applyPenalties(float[] l) {
@@ -97,8 +117,20 @@ public final class Sampler {
         return order[kept - 1];
     }
 
+    /** The first index of the largest value (NaNs ignored). Runs once per token over the whole vocabulary. */
     public static int argmax(float[] l) {
-        int best = 0;
+        float max = Float.NEGATIVE_INFINITY;
+        for (float v : l) { // a plain max reduction, which the JIT vectorizes
+            max = Math.max(max, v);
+        }
+        if (!Float.isNaN(max)) {
+            for (int i = 0; i < l.length; i++) {
+                if (l[i] == max) {
+                    return i;
+                }
+            }
+        }
+        int best = 0; // NaNs (or all -inf): compare one by one
         for (int i = 1; i < l.length; i++) {
             if (l[i] > l[best]) {
                 best = i;

@@ -5,6 +5,7 @@ import io.weir.infra.messages.CompletionRequest;
 import io.weir.infra.messages.SamplingParams;
 import io.weir.infra.testing.TestModels;
 
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -16,8 +17,8 @@ import java.util.function.Consumer;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * An engine loop on the real stories260K checkpoint with its events captured per request, for engine tests
- * that need no Kafka: submit requests, wait for them to end, read what they emitted.
+ * A real model in a real engine loop, with the events of each request collected: no Kafka. Submit requests,
+ * wait for them to end, read what they emitted.
  */
 final class EngineHarness implements AutoCloseable {
     final LoadedModel model;
@@ -30,9 +31,13 @@ final class EngineHarness implements AutoCloseable {
     /** Called on the engine thread for every event, before it is recorded (mid-step). */
     volatile Consumer<CompletionEvent> onEvent = e -> { };
 
-    /** @param slots KV-cache slots, i.e. sequences that may run at once */
-    EngineHarness(int slots) throws Exception {
-        model = LoadedModel.load("stories260K", TestModels.require("stories260K"), slots);
+    /** stories260K with the default engine settings and {@code maxSeqs} sequences at once. */
+    EngineHarness(int maxSeqs) throws Exception {
+        this(TestModels.require("stories260K"), EngineSettings.defaults(maxSeqs));
+    }
+
+    EngineHarness(Path checkpoint, EngineSettings settings) throws java.io.IOException {
+        model = LoadedModel.load("m", checkpoint, settings);
         engine = new EngineLoop(model, (topic, e) -> {
             onEvent.accept(e);
             emitted.add(e.requestId());
@@ -41,17 +46,18 @@ final class EngineHarness implements AutoCloseable {
         preparer = new RequestPreparer(model);
     }
 
-    String submit(String id, String prompt, SamplingParams params) throws Exception {
+    /** Submits a request; a request the preparer rejects throws and never reaches the engine. */
+    String submit(String id, String prompt, SamplingParams params) throws RequestPreparer.RejectedRequestException {
         done.put(id, new CountDownLatch(1));
-        CompletionRequest r = new CompletionRequest(id, "stories260K", prompt, params, "t", "tenant", System.currentTimeMillis());
+        CompletionRequest r = new CompletionRequest(id, "m", prompt, params, "t", "tenant", System.currentTimeMillis());
         engine.submit(preparer.prepare(r, () -> done.get(id).countDown()));
         return id;
     }
 
-    /** The request's events once it has ended (fails after 60 s). */
+    /** The events of {@code id}, once it has ended (fails after 120 s). */
     List<CompletionEvent> await(String id) throws InterruptedException {
-        assertTrue(done.get(id).await(60, TimeUnit.SECONDS), "request " + id + " ended");
-        return events.get(id);
+        assertTrue(done.get(id).await(120, TimeUnit.SECONDS), "request " + id + " finished");
+        return eventsOf(id);
     }
 
     List<CompletionEvent> eventsOf(String id) {
@@ -62,6 +68,11 @@ final class EngineHarness implements AutoCloseable {
         StringBuilder sb = new StringBuilder();
         es.forEach(e -> sb.append(e.text()));
         return sb.toString();
+    }
+
+    static int[] tokenIds(List<CompletionEvent> es) {
+        return es.stream().filter(e -> e.kind() == CompletionEvent.Kind.TOKEN && e.tokenId() != null)
+                .mapToInt(CompletionEvent::tokenId).toArray();
     }
 
     @Override

@@ -96,4 +96,16 @@ class SamplerTest {
             assertTrue(logits[top.get(i - 1)] >= logits[top.get(i)]);
         }
     }
+
+    @Test
+    void argmaxIsTheFirstLargestAndIgnoresNaN() {
+        assertEquals(2, Sampler.argmax(new float[] {1f, 3f, 7f, 7f, -2f}));
+        assertEquals(0, Sampler.argmax(new float[] {Float.NEGATIVE_INFINITY, Float.NEGATIVE_INFINITY}));
+        assertEquals(3, Sampler.argmax(new float[] {1f, Float.NaN, 2f, 5f, Float.NaN}));
+        float[] big = new float[32000];
+        for (int i = 0; i < big.length; i++) big[i] = (float) Math.sin(i);
+        int want = 0;
+        for (int i = 1; i < big.length; i++) if (big[i] > big[want]) want = i;
+        assertEquals(want, Sampler.argmax(big));
+    }
 }

@@ -29,11 +29,20 @@ public final class KafkaClients {
     }
 
     public KafkaProducer<String, byte[]> producer(String clientId) {
+        return producer(clientId, 0);
+    }
+
+    /**
+     * A producer that waits up to {@code lingerMs} for more records before sending a batch. For streams of many small
+     * records produced together (a worker's token events: one per running sequence per step), so a step's events go in
+     * one request instead of one each, at the price of that much latency.
+     */
+    public KafkaProducer<String, byte[]> producer(String clientId, int lingerMs) {
         Properties p = new Properties();
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         p.put(ProducerConfig.CLIENT_ID_CONFIG, clientId);
         p.put(ProducerConfig.ACKS_CONFIG, "all");
-        p.put(ProducerConfig.LINGER_MS_CONFIG, 0);
+        p.put(ProducerConfig.LINGER_MS_CONFIG, lingerMs);
         p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
         return new KafkaProducer<>(p, new StringSerializer(), new ByteArraySerializer());
     }

@@ -20,6 +20,10 @@ import java.util.Optional;
  * @param workers       --workers: gpu-workers `weir up` runs (each --model endpoint keeps at least this many)
  * @param maxModels     --max-models: endpoints one worker serves at most
  * @param scaleDownAfterMs --scale-down-after: how long an endpoint must be quiet before a worker is taken away
+ * @param maxBatchTokens --max-batch-tokens: tokens (rows) per forward step, decode and prefill chunks together
+ * @param kvCacheMb     --kv-cache-mb: KV-cache budget per model in MiB (0: room for max-seqs full sequences, up to 1 GiB)
+ * @param kvBlockSize   --kv-block-size: positions per KV-cache block (a multiple of 16)
+ * @param quantize      --quantize: how workers store weights: f32 (as loaded), bf16 or int8 (converted at load)
  */
 public record WeirOptions(
         String command,
@@ -37,7 +41,11 @@ public record WeirOptions(
         List<Path> checkpointRoots,
         int workers,
         int maxModels,
-        long scaleDownAfterMs) {
+        long scaleDownAfterMs,
+        int maxBatchTokens,
+        int kvCacheMb,
+        int kvBlockSize,
+        String quantize) {
 
     public static final String USAGE = """
             usage: weir <command> [options]
@@ -67,6 +75,12 @@ public record WeirOptions(
               --workers N            gpu-workers `weir up` starts (default 1)
               --max-models N         endpoints one worker serves at most (default 4)
               --scale-down-after S   seconds an endpoint must be quiet before a worker is released (default 60)
+              --max-batch-tokens N   tokens per engine step, decode rows and prefill chunks together (default 256)
+              --kv-cache-mb N        KV-cache budget per model in MiB (default: max-seqs full contexts, at most 1024)
+              --kv-block-size N      positions per KV-cache block, a multiple of 16 (default 16)
+              --quantize f32|bf16|int8  store weights as loaded (f32) or converted at load (default f32)
+
+            bench (./weir bench --help): measures the machine's ceilings and the engine against them
             """;
 
     public static WeirOptions parse(String... args) {
@@ -89,6 +103,10 @@ public record WeirOptions(
         int workers = 1;
         int maxModels = 4;
         long scaleDownAfterMs = 60_000;
+        int maxBatchTokens = 256;
+        int kvCacheMb = 0;
+        int kvBlockSize = 16;
+        String quantize = "f32";
         for (int i = 1; i < args.length; i++) {
             String flag = args[i];
             String value = i + 1 < args.length ? args[i + 1] : null;
@@ -117,13 +135,28 @@ public record WeirOptions(
                 case "--workers" -> workers = parsePositive(flag, value);
                 case "--max-models" -> maxModels = parsePositive(flag, value);
                 case "--scale-down-after" -> scaleDownAfterMs = parsePositive(flag, value) * 1000L;
+                case "--max-batch-tokens" -> maxBatchTokens = parsePositive(flag, value);
+                case "--kv-cache-mb" -> kvCacheMb = parsePositive(flag, value);
+                case "--kv-block-size" -> {
+                    kvBlockSize = parsePositive(flag, value);
+                    if (kvBlockSize % 16 != 0) {
+                        throw new IllegalArgumentException("--kv-block-size must be a multiple of 16, got " + value);
+                    }
+                }
+                case "--quantize" -> {
+                    quantize = value.toLowerCase(java.util.Locale.ROOT);
+                    if (!List.of("f32", "bf16", "int8").contains(quantize)) {
+                        throw new IllegalArgumentException("--quantize wants f32, bf16 or int8, got " + value);
+                    }
+                }
                 default -> throw new IllegalArgumentException("unknown option " + flag);
             }
             i++;
         }
         return new WeirOptions(command, host, port, data, Map.copyOf(models), List.copyOf(keys),
                 Optional.ofNullable(kafka), Optional.ofNullable(hazelcast), kafkaPort, hazelcastPort, cluster, maxSlots,
-                List.copyOf(roots), workers, maxModels, scaleDownAfterMs);
+                List.copyOf(roots), workers, maxModels, scaleDownAfterMs,
+                maxBatchTokens, kvCacheMb, kvBlockSize, quantize);
     }
 
     private static int parsePort(String flag, String value) {

@@ -37,6 +37,25 @@ class WeirOptionsTest {
     }
 
     @Test
+    void engineOptions() {
+        WeirOptions d = WeirOptions.parse("up");
+        assertEquals(256, d.maxBatchTokens());
+        assertEquals(0, d.kvCacheMb());
+        assertEquals(16, d.kvBlockSize());
+        assertEquals("f32", d.quantize());
+        WeirOptions o = WeirOptions.parse("worker", "--max-batch-tokens", "64", "--kv-cache-mb", "512", "--kv-block-size", "32",
+                "--quantize", "INT8");
+        assertEquals(64, o.maxBatchTokens());
+        assertEquals(512, o.kvCacheMb());
+        assertEquals(32, o.kvBlockSize());
+        assertEquals("int8", o.quantize());
+        assertEquals("--kv-block-size must be a multiple of 16, got 24",
+                assertThrows(IllegalArgumentException.class, () -> WeirOptions.parse("up", "--kv-block-size", "24")).getMessage());
+        assertEquals("--quantize wants f32, bf16 or int8, got fp8",
+                assertThrows(IllegalArgumentException.class, () -> WeirOptions.parse("up", "--quantize", "fp8")).getMessage());
+    }
+
+    @Test
     void badOptionsAreClearErrors() {
         assertEquals("option --port needs a value", assertThrows(IllegalArgumentException.class, () -> WeirOptions.parse("up", "--port")).getMessage());
         assertEquals("--port must be a port number, got 70000", assertThrows(IllegalArgumentException.class, () -> WeirOptions.parse("up", "--port", "70000")).getMessage());

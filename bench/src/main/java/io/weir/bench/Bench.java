@@ -1,0 +1,245 @@
+package io.weir.bench;
+
+import io.weir.worker.engine.EngineSettings;
+import io.weir.worker.engine.EngineStats;
+import io.weir.worker.engine.LoadedModel;
+import io.weir.worker.kernels.BackendSelector;
+import io.weir.worker.kernels.KernelLibrary;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * {@code weir bench}: the machine's ceilings first, then, per model shape, batch-1 decode, prefill and a
+ * concurrency sweep in-process, the same through HTTP + Kafka, and peak RSS; each rate beside its roofline:
+ * <ul>
+ *   <li>batch-1 decode: read bandwidth / weight bytes (every weight is read once per token);</li>
+ *   <li>prefill: peak FMA rate / (2 x parameters in matrix products, the classifier excluded: prompt tokens
+ *       but the last compute no logits);</li>
+ *   <li>N streams: min(N x bandwidth / weight bytes, peak / (2 x parameters)).</li>
+ * </ul>
+ * The KV cache's traffic is left out of the rooflines, so they are upper bounds. The machine may be shared:
+ * every figure is the median and the best of {@code --reps} runs.
+ */
+public final class Bench {
+    private final BenchOptions options;
+    private final KernelLibrary library;
+    private final Report report = new Report();
+    private final List<String> verdicts = new ArrayList<>();
+    private Stat fmaPeak;
+
+    private Bench(BenchOptions options) {
+        this.options = options;
+        this.library = BackendSelector.select();
+    }
+
+    public static void main(String[] args) {
+        if (args.length > 0 && List.of("--help", "-h", "help").contains(args[0])) {
+            System.out.print(BenchOptions.USAGE);
+            return;
+        }
+        BenchOptions options;
+        try {
+            options = BenchOptions.parse(args);
+        } catch (IllegalArgumentException e) {
+            System.err.println("weir bench: " + e.getMessage());
+            System.err.print(BenchOptions.USAGE);
+            System.exit(2);
+            return;
+        }
+        try {
+            new Bench(options).run();
+            System.exit(0); // non-daemon threads of the stack's clients must not keep the JVM alive
+        } catch (Exception e) {
+            System.err.println("weir bench failed: " + e);
+            e.printStackTrace();
+            System.exit(1);
+        }
+    }
+
+    private void run() throws Exception {
+        long t0 = System.nanoTime();
+        System.out.printf("backend: %s; %d CPUs; weights %s; reps %d%n", library.info(), Runtime.getRuntime().availableProcessors(),
+                options.storage(), options.reps());
+        fmaPeak = Stat.ofRates(repeat(3, () -> library.fmaPeak(400)));
+        report.rate("machine", "peak FP32 FMA rate", fmaPeak, 0, "GFLOP/s");
+        for (Shape shape : options.shapes()) {
+            runShape(shape);
+        }
+        String table = report.markdown();
+        System.out.println();
+        System.out.println(table);
+        verdicts.forEach(System.out::println);
+        System.out.printf(Locale.ROOT, "%nbench took %.0f s%n", (System.nanoTime() - t0) / 1e9);
+        if (options.markdown() != null) {
+            Files.writeString(options.markdown(), table + "\n" + String.join("\n", verdicts) + "\n");
+        }
+    }
+
+    /**
+     * One shape: every measurement is repeated {@code --reps} times in rounds, each round running all of them back
+     * to back (bandwidth, llama2.c, batch-1 decode, prefill, then each concurrency in-process and through the stack),
+     * so figures compared as ratios were taken under the same load. Ratios are computed per round; their median and
+     * best are reported.
+     */
+    private void runShape(Shape shape) throws Exception {
+        String name = shape.label();
+        Path checkpoint = BenchModels.checkpoint(options.data(), shape);
+        long weightBytes = shape.matmulParameters() * options.storage().bytes();
+        double computeRoof = fmaPeak.median() * 1e9 / (2.0 * shape.matmulParameters());
+        double prefillRoof = fmaPeak.median() * 1e9 / (2.0 * shape.prefillParameters());
+        int tokens = options.tokensFor(shape);
+        int reps = options.reps();
+        EngineSettings settings = EngineSettings.defaults(options.maxStreams()).withMaxBatchTokens(options.maxBatchTokens())
+                .withStorage(options.storage());
+        Path llama2cModel = options.llama2c() != null ? Llama2cBaseline.export(checkpoint, shape) : null;
+
+        double[] bandwidth = new double[reps], llama2c = new double[reps], decode = new double[reps], prefill = new double[reps];
+        int[] streams = options.streams();
+        double[][] inProcess = new double[streams.length][reps], stack = new double[streams.length][reps];
+        List<List<RunResult>> inRuns = new ArrayList<>(), stackRuns = new ArrayList<>();
+        for (int i = 0; i < streams.length; i++) {
+            inRuns.add(new ArrayList<>());
+            stackRuns.add(new ArrayList<>());
+        }
+        EngineStats stats;
+        try (LoadedModel model = LoadedModel.load(name, checkpoint, settings);
+                InProcessDriver engine = new InProcessDriver(model);
+                StackDriver http = options.stackStreams().length > 0
+                        ? new StackDriver(name, checkpoint, options, options.maxStreams()) : null) {
+            int prefillLength = Math.min(model.runner().maxSeqLen() - 2, 512);
+            engine.run(prompts(1, options.promptTokens()), 8); // warm-up
+            if (http != null) http.run(prompts(1, options.promptTokens()), 8);
+            for (int r = 0; r < reps; r++) {
+                bandwidth[r] = library.readBandwidth(weightBytes, 3);
+                if (llama2cModel != null) {
+                    llama2c[r] = Llama2cBaseline.run(options.llama2c(), llama2cModel, Math.min(shape.spec().maxSeqLen(), 256),
+                            Llama2cBaseline.threads());
+                }
+                decode[r] = engine.run(prompts(1, options.promptTokens()), tokens).decodeTokensPerSecond();
+                prefill[r] = prefillLength / (engine.run(prompts(1, prefillLength), 1).traces().getFirst().ttft() / 1e9);
+                for (int i = 0; i < streams.length; i++) {
+                    RunResult in = engine.run(prompts(streams[i], options.promptTokens()), tokens);
+                    inRuns.get(i).add(in);
+                    inProcess[i][r] = in.aggregateTokensPerSecond();
+                    if (http != null && contains(options.stackStreams(), streams[i])) {
+                        RunResult st = http.run(prompts(streams[i], options.promptTokens()), tokens);
+                        stackRuns.get(i).add(st);
+                        stack[i][r] = st.aggregateTokensPerSecond();
+                    }
+                }
+            }
+            stats = engine.stats();
+        }
+
+        Stat bw = Stat.ofRates(bandwidth);
+        double b1Roof = bw.median() * 1e9 / weightBytes;
+        report.rate(name, String.format(Locale.ROOT, "read bandwidth over %d MB", weightBytes >> 20), bw, 0, "GB/s");
+        if (llama2cModel != null) {
+            report.rate(name, "llama2.c run.c batch-1 decode (" + Llama2cBaseline.threads() + " threads)", Stat.ofRates(llama2c),
+                    b1Roof, "tok/s");
+        }
+        Stat dec = Stat.ofRates(decode);
+        report.rate(name, "batch-1 decode", dec, b1Roof, "tok/s");
+        report.rate(name, "prefill (" + "prompt of " + Math.min(shape.spec().maxSeqLen() - 2, 512) + " tokens)",
+                Stat.ofRates(prefill), prefillRoof, "tok/s");
+        Stat roofShare = Stat.ofRates(ratios(decode, divide(bandwidth, weightBytes / 1e9)));
+        verdicts.add(String.format(Locale.ROOT, "%s batch-1 decode: %.0f%% of the bandwidth roofline (median of per-round "
+                + "ratios; best %.0f%%; target 90%%)", name, 100 * roofShare.median(), 100 * roofShare.best()));
+        if (llama2cModel != null) {
+            Stat vs = Stat.ofRates(ratios(decode, llama2c));
+            verdicts.add(String.format(Locale.ROOT, "%s batch-1 decode: %.2fx llama2.c (median of per-round ratios; best %.2fx)",
+                    name, vs.median(), vs.best()));
+        }
+        for (int i = 0; i < streams.length; i++) {
+            int n = streams[i];
+            double roof = Math.min(n * b1Roof, computeRoof);
+            report.rate(name, n + " streams, in-process", Stat.ofRates(inProcess[i]), roof, "tok/s");
+            latencies(name, n + " streams, in-process", inRuns.get(i));
+            if (stackRuns.get(i).isEmpty()) continue;
+            report.rate(name, n + " streams, HTTP + Kafka", Stat.ofRates(stack[i]), roof, "tok/s");
+            latencies(name, n + " streams, HTTP + Kafka", stackRuns.get(i));
+            Stat share = Stat.ofRates(ratios(stack[i], inProcess[i]));
+            verdicts.add(String.format(Locale.ROOT, "%s %d streams: HTTP + Kafka at %.0f%% of in-process throughput (median of "
+                    + "per-round ratios; best %.0f%%; target >= 95%%)", name, n, 100 * share.median(), 100 * share.best()));
+            if (llama2cModel != null) {
+                Stat vs = Stat.ofRates(ratios(stack[i], llama2c));
+                verdicts.add(String.format(Locale.ROOT, "%s %d streams through HTTP + Kafka: %.1fx llama2.c's single stream "
+                        + "(median of per-round ratios; best %.1fx)", name, n, vs.median(), vs.best()));
+            }
+        }
+        report.note(name, "engine", String.format(Locale.ROOT, "%d steps, %d preemptions, %d/%d KV blocks used at the end",
+                stats.steps(), stats.preemptions(), stats.kvCache().usedBlocks(), stats.kvCache().totalBlocks()));
+        report.note(name, "peak RSS of the bench process so far (both copies of the model)", peakRss());
+    }
+
+    private static boolean contains(int[] values, int v) {
+        for (int x : values) if (x == v) return true;
+        return false;
+    }
+
+    private static double[] ratios(double[] a, double[] b) {
+        double[] out = new double[a.length];
+        for (int i = 0; i < a.length; i++) out[i] = a[i] / b[i];
+        return out;
+    }
+
+    private static double[] divide(double[] a, double by) {
+        double[] out = new double[a.length];
+        for (int i = 0; i < a.length; i++) out[i] = a[i] / by;
+        return out;
+    }
+
+    private void latencies(String name, String what, List<RunResult> runs) {
+        if (runs.isEmpty()) return;
+        double[] cpu = runs.stream().mapToDouble(RunResult::cpuMillisPerToken).toArray();
+        report.note(name, what + ": process CPU per token", String.format(Locale.ROOT, "%.2f ms (median)",
+                RunResult.percentile(cpu, 50)));
+        double[] ttft = runs.stream().flatMapToDouble(r -> java.util.Arrays.stream(r.ttftMillis())).toArray();
+        double[] itl = runs.stream().flatMapToDouble(r -> java.util.Arrays.stream(r.interTokenMillis())).toArray();
+        report.latency(name, what + ": TTFT", RunResult.percentile(ttft, 50), RunResult.percentile(ttft, 99));
+        if (itl.length > 0) {
+            report.latency(name, what + ": inter-token", RunResult.percentile(itl, 50), RunResult.percentile(itl, 99));
+        }
+    }
+
+    private int promptSerial;
+
+    /**
+     * {@code n} distinct prompts of about {@code length} tokens (the random checkpoints' tokenizer spends one token per
+     * byte, plus BOS). Each starts with its own serial number, so no two share a cached prefix block.
+     */
+    private List<String> prompts(int n, int length) {
+        List<String> out = new ArrayList<>();
+        String filler = "Once upon a time, in a land far away, there lived a curious little fox who loved stories. ";
+        for (int i = 0; i < n; i++) {
+            StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "%06d ", promptSerial++));
+            while (sb.length() < length - 1) sb.append(filler);
+            out.add(sb.substring(0, Math.max(1, length - 1)));
+        }
+        return out;
+    }
+
+    private interface Measurement {
+        double get() throws Exception;
+    }
+
+    private static double[] repeat(int n, Measurement m) throws Exception {
+        double[] out = new double[n];
+        for (int i = 0; i < n; i++) out[i] = m.get();
+        return out;
+    }
+
+    private static String peakRss() throws java.io.IOException {
+        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+            if (line.startsWith("VmHWM:")) {
+                long kb = Long.parseLong(line.replaceAll("[^0-9]", ""));
+                return String.format(Locale.ROOT, "%.0f MiB", kb / 1024.0);
+            }
+        }
+        return "unknown";
+    }
+}

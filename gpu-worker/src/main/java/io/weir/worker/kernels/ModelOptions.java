@@ -1,0 +1,52 @@
+package io.weir.worker.kernels;
+
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.StructLayout;
+
+/**
+ * Sizes of a model's native state: the Java side of {@code wk_options}. Validated in C.
+ *
+ * @param maxBatch  rows (tokens) per forward step
+ * @param maxSlots  sequences of the slot API ({@link NativeModel#forward}); 0 for the paged API only
+ * @param nBlocks   KV-cache blocks; 0 means exactly enough for the slots
+ * @param blockSize positions per KV block (a multiple of 16); 0 means 16
+ * @param storage   how projection and LM-head weights are stored
+ */
+public record ModelOptions(int maxBatch, int maxSlots, int nBlocks, int blockSize, WeightStorage storage) {
+    public static final int DEFAULT_BLOCK_SIZE = 16;
+
+    public ModelOptions {
+        if (storage == null) throw new IllegalArgumentException("storage is null");
+    }
+
+    /** {@code maxSlots} slots of the slot API, each with its own blocks; f32 weights. */
+    public static ModelOptions slots(int maxSlots, int maxBatch) {
+        return new ModelOptions(maxBatch, maxSlots, 0, DEFAULT_BLOCK_SIZE, WeightStorage.F32);
+    }
+
+    /** The paged API only: {@code nBlocks} blocks of {@code blockSize} positions. */
+    public static ModelOptions paged(int maxBatch, int nBlocks, int blockSize, WeightStorage storage) {
+        return new ModelOptions(maxBatch, 0, nBlocks, blockSize, storage);
+    }
+
+    static final StructLayout LAYOUT = MemoryLayout.structLayout(
+            JAVA_INT.withName("max_batch"),
+            JAVA_INT.withName("max_slots"),
+            JAVA_INT.withName("n_blocks"),
+            JAVA_INT.withName("block_size"),
+            JAVA_INT.withName("weight_dtype"));
+
+    MemorySegment toSegment(Arena arena) {
+        MemorySegment s = arena.allocate(LAYOUT);
+        s.setAtIndex(JAVA_INT, 0, maxBatch);
+        s.setAtIndex(JAVA_INT, 1, maxSlots);
+        s.setAtIndex(JAVA_INT, 2, nBlocks);
+        s.setAtIndex(JAVA_INT, 3, blockSize);
+        s.setAtIndex(JAVA_INT, 4, storage.code());
+        return s;
+    }
+}

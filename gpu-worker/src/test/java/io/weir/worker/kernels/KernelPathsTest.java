@@ -1,0 +1,151 @@
+package io.weir.worker.kernels;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Every SIMD path of the batched product (each weight storage type, several batch sizes) and of paged attention
+ * equals a double-precision reference computed here, from the same inputs, within f32 rounding. Quantized
+ * storage is checked against the reference on the quantized weights (bf16 rounding, int8 with a per-row scale of
+ * max|w| / 127), so the test checks the kernels, not the quantization error.
+ */
+class KernelPathsTest {
+    // {m rows, n inputs, d outputs}: tails of every kind (rows past 8, columns past 32, odd n)
+    static final int[][] GEMM_SHAPES = {{1, 1, 1}, {1, 7, 3}, {2, 64, 172}, {3, 33, 45}, {8, 288, 96}, {9, 96, 65},
+            {17, 48, 33}, {33, 40, 64}, {64, 128, 40}};
+
+    private static float[] gaussian(SplittableRandom r, int n) {
+        float[] a = new float[n];
+        for (int i = 0; i < n; i++) a[i] = (float) r.nextGaussian();
+        return a;
+    }
+
+    /** The weights the kernels hold after storing {@code w} (d rows of n) as {@code storage}. */
+    static float[] stored(float[] w, int n, int d, WeightStorage storage) {
+        float[] out = w.clone();
+        for (int row = 0; row < d; row++) {
+            float amax = 0;
+            for (int j = 0; j < n; j++) amax = Math.max(amax, Math.abs(w[row * n + j]));
+            float scale = amax > 0 ? amax / 127f : 1f;
+            for (int j = 0; j < n; j++) {
+                int i = row * n + j;
+                out[i] = switch (storage) {
+                    case F32 -> w[i];
+                    case BF16 -> DType.bf16ToFloat(DType.floatToBf16(w[i]));
+                    case INT8 -> (float) Math.rint(w[i] / scale) * scale;
+                };
+            }
+        }
+        return out;
+    }
+
+    private static List<String> checkGemm(KernelLibrary lib, int[] paths) {
+        SplittableRandom r = new SplittableRandom(42);
+        List<String> ran = new ArrayList<>();
+        for (WeightStorage storage : WeightStorage.values()) {
+            for (int[] s : GEMM_SHAPES) {
+                int m = s[0], n = s[1], d = s[2];
+                float[] x = gaussian(r, m * n), w = gaussian(r, n * d), q = stored(w, n, d, storage);
+                for (int path : paths) {
+                    float[] out = new float[m * d];
+                    if (!lib.testGemm(path, storage, out, x, w, m, n, d)) continue;
+                    String what = lib.name() + " path " + path + " " + storage;
+                    if (!ran.contains(what)) ran.add(what);
+                    for (int row = 0; row < m; row++)
+                        for (int i = 0; i < d; i++) {
+                            double ref = 0, scale = 0;
+                            for (int j = 0; j < n; j++) {
+                                ref += (double) x[row * n + j] * q[i * n + j];
+                                scale += Math.abs((double) x[row * n + j] * q[i * n + j]);
+                            }
+                            assertEquals(ref, out[row * d + i], 2e-6 * scale + 1e-6,
+                                    what + " m=" + m + " n=" + n + " d=" + d + " at (" + row + ", " + i + ")");
+                        }
+                }
+            }
+        }
+        return ran;
+    }
+
+    @Test
+    void cpuGemmPathsMatchTheReference() {
+        List<String> ran = checkGemm(KernelLibrary.load(Backend.CPU), new int[] {0, 1, 2});
+        System.out.println("cpu gemm paths checked: " + ran);
+        assertTrue(ran.contains("cpu path 0 F32") && ran.contains("cpu path 0 INT8"), ran.toString());
+    }
+
+    @Test
+    void cudaGemmMatchesTheReference() {
+        String why = BackendSelector.cudaUnavailableReason();
+        assumeTrue(why == null, "CUDA gemm test skipped: " + why);
+        List<String> ran = checkGemm(KernelLibrary.load(Backend.CUDA), new int[] {1});
+        assertEquals(3, ran.size(), ran.toString());
+    }
+
+    /** Dense causal attention of one query at the last of {@code nPos} positions, in double. */
+    static double[] denseAttention(int nHeads, int nKv, int hd, int nPos, float[] q, float[] k, float[] v) {
+        double[] out = new double[nHeads * hd];
+        int kvDim = nKv * hd, group = nHeads / nKv;
+        for (int h = 0; h < nHeads; h++) {
+            int g = h / group;
+            double[] s = new double[nPos];
+            double max = Double.NEGATIVE_INFINITY, sum = 0;
+            for (int t = 0; t < nPos; t++) {
+                for (int i = 0; i < hd; i++) s[t] += (double) q[h * hd + i] * k[t * kvDim + g * hd + i];
+                s[t] /= Math.sqrt(hd);
+                max = Math.max(max, s[t]);
+            }
+            for (int t = 0; t < nPos; t++) sum += (s[t] = Math.exp(s[t] - max));
+            for (int t = 0; t < nPos; t++)
+                for (int i = 0; i < hd; i++) out[h * hd + i] += s[t] / sum * v[t * kvDim + g * hd + i];
+        }
+        return out;
+    }
+
+    private static List<String> checkAttention(KernelLibrary lib, int[] paths) {
+        SplittableRandom r = new SplittableRandom(7);
+        // {n_heads, n_kv_heads, head_dim, block_size, positions}: GQA, head sizes with SIMD tails, partial blocks
+        int[][] cases = {{1, 1, 2, 16, 1}, {8, 4, 8, 16, 23}, {6, 6, 48, 16, 77}, {4, 2, 64, 32, 100}, {2, 1, 20, 16, 16},
+                {12, 12, 64, 16, 257}, {3, 1, 96, 16, 40}};
+        List<String> ran = new ArrayList<>();
+        for (int[] c : cases) {
+            int nHeads = c[0], nKv = c[1], hd = c[2], bs = c[3], nPos = c[4], blocks = (nPos + bs - 1) / bs;
+            // the sequence's blocks scattered over a larger pool, in a shuffled order
+            List<Integer> ids = new ArrayList<>();
+            for (int b = 0; b < blocks * 3; b++) ids.add(b);
+            java.util.Collections.shuffle(ids, new java.util.Random(r.nextLong()));
+            int[] table = ids.subList(0, blocks).stream().mapToInt(Integer::intValue).toArray();
+            float[] q = gaussian(r, nHeads * hd), k = gaussian(r, nPos * nKv * hd), v = gaussian(r, nPos * nKv * hd);
+            double[] want = denseAttention(nHeads, nKv, hd, nPos, q, k, v);
+            for (int path : paths) {
+                float[] out = new float[nHeads * hd];
+                if (!lib.testAttention(path, nHeads, nKv, hd, bs, nPos, table, q, k, v, out)) continue;
+                if (!ran.contains("path " + path)) ran.add("path " + path);
+                for (int i = 0; i < out.length; i++)
+                    assertEquals(want[i], out[i], 2e-5 * (1 + Math.abs(want[i])),
+                            lib.name() + " path " + path + " case " + java.util.Arrays.toString(c) + " element " + i);
+            }
+        }
+        return ran;
+    }
+
+    @Test
+    void cpuPagedAttentionEqualsDenseAttention() {
+        List<String> ran = checkAttention(KernelLibrary.load(Backend.CPU), new int[] {0, 1, 2});
+        System.out.println("cpu attention paths checked: " + ran);
+        assertTrue(ran.contains("path 0"));
+    }
+
+    @Test
+    void cudaPagedAttentionEqualsDenseAttention() {
+        String why = BackendSelector.cudaUnavailableReason();
+        assumeTrue(why == null, "CUDA attention test skipped: " + why);
+        assertEquals(List.of("path 1"), checkAttention(KernelLibrary.load(Backend.CUDA), new int[] {1}));
+    }
+}
