@@ -1,4 +1,4 @@
-package io.weir.bench;
+package io.weir.worker.bench;
 
 import io.weir.infra.messages.CompletionEvent;
 import io.weir.infra.messages.CompletionRequest;

@@ -1,4 +1,4 @@
-package io.weir.bench;
+package io.weir.worker.bench;
 
 import java.util.ArrayList;
 import java.util.List;

@@ -1,4 +1,4 @@
-package io.weir.bench;
+package io.weir.worker.bench;
 
 import io.weir.worker.kernels.WeightStorage;
 

@@ -1,4 +1,4 @@
-package io.weir.bench;
+package io.weir.worker.bench;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;

@@ -3,4 +3,4 @@
  * peak FMA rate), then runs random-weight checkpoints of realistic shapes through the engine, in-process and
  * through the full HTTP + Kafka stack, and reports each figure beside its roofline.
  */
-package io.weir.bench;
+package io.weir.worker.bench;
