@@ -90,6 +90,21 @@ class PagedEngineTest {
 
     @Test
     void noKvBlockOutlivesItsRequestAfterAThousandRandomRequests() throws Exception {
+        EngineStats stats = runRandomRequests(null);
+        assertTrue(stats.preemptions() > 0 && stats.kvCache().prefixHits() > 0, "preemption and prefix hits happened: " + stats);
+    }
+
+    @Test
+    void noKvBlockOutlivesItsRequestAfterAThousandRandomRequestsWithRandomCancellations() throws Exception {
+        runRandomRequests(new SplittableRandom(7));
+    }
+
+    /**
+     * 1000 random requests (some invalid, some with stop strings, some sampled) on a KV budget of a few sequences;
+     * with {@code cancels}, some are cancelled at random: before they arrive, or at any point after.
+     * Every accepted request must end with a finished event, and afterwards no block may be held.
+     */
+    private EngineStats runRandomRequests(SplittableRandom cancels) throws Exception {
         SplittableRandom r = new SplittableRandom(20240611);
         String[] words = {"Once", "upon", "a", "time", "Lily", "played", "with", "her", "dog", "in", "the", "park", ".", "Tom",
                 "was", "happy", "and", "said", "hello", "to", "mom", "!"};
@@ -110,10 +125,17 @@ class PagedEngineTest {
                 double temperature = r.nextInt(4) == 0 ? 0.8 : 0.0;
                 SamplingParams p = new SamplingParams(maxNew, temperature, null, null, null, null, stop, null, null, null,
                         r.nextLong(), null);
+                if (cancels != null && cancels.nextInt(40) == 0) {
+                    h.engine.cancel("r" + i); // a cancel that overtakes its request: dropped on arrival
+                }
                 try {
                     accepted.add(h.submit("r" + i, prompt.toString(), p));
                 } catch (RequestPreparer.RejectedRequestException e) {
                     rejected++;
+                }
+                if (cancels != null && !accepted.isEmpty() && cancels.nextInt(6) == 0) {
+                    // an earlier request, whatever it is doing now: waiting, prefilling, decoding or finished
+                    h.engine.cancel(accepted.get(cancels.nextInt(accepted.size())));
                 }
             }
             for (String id : accepted) {
@@ -121,11 +143,14 @@ class PagedEngineTest {
                 assertTrue(!es.isEmpty() && es.getLast().finished(), id + " ended with a finished event");
             }
             assertTrue(rejected > 0 && accepted.size() > 900, rejected + " rejected");
+            if (cancels != null) {
+                assertTrue(h.engine.cancelledCount() > 0, "some requests were cancelled before they ended");
+            }
             EngineStats stats = h.engine.stats();
             assertEquals(0, stats.kvCache().usedBlocks(), "no block leaked: " + stats);
             assertEquals(stats.kvCache().totalBlocks(), stats.kvCache().freeBlocks());
             assertEquals(0, stats.running());
-            assertTrue(stats.preemptions() > 0 && stats.kvCache().prefixHits() > 0, "preemption and prefix hits happened: " + stats);
+            return stats;
         }
     }
 
