@@ -192,7 +192,7 @@ A256 static void attend_avx2(const kv_pool* kv, int32_t layer, const int32_t* ta
 
 void attend(int32_t path, const kv_pool* kv, int32_t layer, const int32_t* table, int32_t pos, int32_t kvh,
             int32_t group, const float* q, float scale, float* out, float* scratch) {
-    if (path == SIMD_AVX512) attend_avx512(kv, layer, table, pos, kvh, group, q, scale, out, scratch);
+    if (simd_has_avx512(path)) attend_avx512(kv, layer, table, pos, kvh, group, q, scale, out, scratch);
     else if (path == SIMD_AVX2) attend_avx2(kv, layer, table, pos, kvh, group, q, scale, out, scratch);
     else attend_scalar(kv, layer, table, pos, kvh, group, q, scale, out, scratch);
 }

@@ -26,10 +26,11 @@ static size_t dtype_bytes(int32_t dtype) { return dtype == WK_F32 ? 4 : dtype ==
 int32_t packed_alloc(packed* w, int32_t k, int32_t n_cols, int32_t dtype) {
     memset(w, 0, sizeof *w);
     w->k = k;
+    w->kp = dtype == WK_BF16 ? (k + 1) / 2 * 2 : k;
     w->n_panels = (n_cols + PANEL - 1) / PANEL;
     w->n = w->n_panels * PANEL;
     w->dtype = dtype;
-    size_t bytes = (size_t)w->n * k * dtype_bytes(dtype);
+    size_t bytes = (size_t)w->n * w->kp * dtype_bytes(dtype);
     w->data = wk_alloc_huge(bytes);
     if (!w->data) return wk_fail(WK_ERR_NOMEM, "out of memory packing a %d x %d weight", n_cols, k);
     memset(w->data, 0, bytes);
@@ -47,11 +48,14 @@ void packed_free(packed* w) {
     w->scales = NULL;
 }
 
+// Element index of (column i of a panel, input j) from the panel's start.
+static inline int64_t panel_index(int32_t dtype, int32_t i, int32_t j) {
+    return dtype == WK_BF16 ? ((int64_t)(j / 2) * PANEL + i) * 2 + j % 2 : (int64_t)j * PANEL + i;
+}
+
 // Element index of (column c, input j) inside the packed data.
 static inline int64_t packed_index(const packed* w, int32_t c, int32_t j) {
-    int32_t panel = c / PANEL, i = c % PANEL;
-    int32_t lane = w->dtype == WK_BF16 ? (i % 16) * 2 + i / 16 : i;
-    return ((int64_t)panel * w->k + j) * PANEL + lane;
+    return (int64_t)(c / PANEL) * w->kp * PANEL + panel_index(w->dtype, c % PANEL, j);
 }
 
 static uint16_t f32_to_bf16(float f) {
@@ -116,30 +120,51 @@ static void kernel_scalar(int R, const float* x, int64_t ldx, const void* panel,
         for (int r = 0; r < R; r++) memcpy(acc[r], tile + r * PANEL, sizeof acc[r]);
     for (int32_t j = 0; j < K; j++)
         for (int32_t i = 0; i < PANEL; i++) {
-            int32_t lane = dtype == WK_BF16 ? (i % 16) * 2 + i / 16 : i;
-            float w = load_scalar(panel, dtype, (int64_t)j * PANEL + lane);
+            float w = load_scalar(panel, dtype, panel_index(dtype, i, j));
             for (int r = 0; r < R; r++) acc[r][i] += x[r * ldx + j] * w;
         }
     for (int r = 0; r < R; r++) memcpy(tile + r * PANEL, acc[r], sizeof acc[r]);
 }
 
-// Two f32 vectors (columns 0-15, 16-31) of panel row j, whatever the storage type.
+// Two f32 vectors (columns 0-15, 16-31) of panel row j, for f32 and int8 storage.
 #define AVX512_LOAD_W(dtype, panel, j, w0, w1)                                                        \
     do {                                                                                            \
         if (dtype == WK_F32) {                                                                      \
             const float* p_ = (const float*)(panel) + (int64_t)(j) * PANEL;                         \
             w0 = _mm512_loadu_ps(p_);                                                               \
             w1 = _mm512_loadu_ps(p_ + 16);                                                          \
-        } else if (dtype == WK_BF16) {                                                              \
-            __m512i raw_ = _mm512_loadu_si512((const uint16_t*)(panel) + (int64_t)(j) * PANEL);     \
-            w0 = _mm512_castsi512_ps(_mm512_slli_epi32(raw_, 16));                                  \
-            w1 = _mm512_castsi512_ps(_mm512_and_si512(raw_, _mm512_set1_epi32((int)0xffff0000u))); \
         } else {                                                                                    \
             __m256i raw_ = _mm256_loadu_si256((const __m256i*)((const int8_t*)(panel) + (int64_t)(j) * PANEL)); \
             w0 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_castsi256_si128(raw_)));            \
             w1 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_extracti128_si256(raw_, 1)));       \
         }                                                                                           \
     } while (0)
+
+// bf16 weights, f32 activations: each pair row (k, k+1) splits into the weights of k (shift) and of k+1 (and),
+// multiplied in order, so every output is the same sum as with f32 weights of those values.
+AVX512_FN void bf16_pairs_avx512(const int R, const float* x, int64_t ldx, const uint16_t* panel, int32_t K,
+                                 __m512 acc[MAX_R][2]) {
+    const __m512i high = _mm512_set1_epi32((int)0xffff0000u);
+    for (int32_t j = 0; j < K; j += 2) {
+        const uint16_t* p = panel + (int64_t)j * PANEL;
+        _mm_prefetch((const char*)p + PREFETCH_BYTES, _MM_HINT_T0);
+        _mm_prefetch((const char*)p + PREFETCH_BYTES + 64, _MM_HINT_T0);
+        __m512i r0 = _mm512_loadu_si512(p), r1 = _mm512_loadu_si512(p + 32);
+        __m512 a0 = _mm512_castsi512_ps(_mm512_slli_epi32(r0, 16)), b0 = _mm512_castsi512_ps(_mm512_slli_epi32(r1, 16));
+        for (int r = 0; r < R; r++) {
+            __m512 xv = _mm512_set1_ps(x[r * ldx + j]);
+            acc[r][0] = _mm512_fmadd_ps(xv, a0, acc[r][0]);
+            acc[r][1] = _mm512_fmadd_ps(xv, b0, acc[r][1]);
+        }
+        if (j + 1 == K) break; // odd K: the padded input does not exist in x
+        __m512 a1 = _mm512_castsi512_ps(_mm512_and_si512(r0, high)), b1 = _mm512_castsi512_ps(_mm512_and_si512(r1, high));
+        for (int r = 0; r < R; r++) {
+            __m512 xv = _mm512_set1_ps(x[r * ldx + j + 1]);
+            acc[r][0] = _mm512_fmadd_ps(xv, a1, acc[r][0]);
+            acc[r][1] = _mm512_fmadd_ps(xv, b1, acc[r][1]);
+        }
+    }
+}
 
 AVX512_FN void kernel_avx512_body(const int R, const float* x, int64_t ldx, const void* panel, const int32_t dtype,
                                   int32_t K, float* tile, int cont) {
@@ -148,17 +173,48 @@ AVX512_FN void kernel_avx512_body(const int R, const float* x, int64_t ldx, cons
         acc[r][0] = cont ? _mm512_loadu_ps(tile + r * PANEL) : _mm512_setzero_ps();
         acc[r][1] = cont ? _mm512_loadu_ps(tile + r * PANEL + 16) : _mm512_setzero_ps();
     }
-    const char* pf = (const char*)panel + PREFETCH_BYTES;
-    size_t row_bytes = PANEL * dtype_bytes(dtype);
-    for (int32_t j = 0; j < K; j++) {
-        _mm_prefetch(pf + (size_t)j * row_bytes, _MM_HINT_T0);
-        if (dtype == WK_F32) _mm_prefetch(pf + (size_t)j * row_bytes + 64, _MM_HINT_T0);
-        __m512 w0, w1;
-        AVX512_LOAD_W(dtype, panel, j, w0, w1);
+    if (dtype == WK_BF16) {
+        bf16_pairs_avx512(R, x, ldx, panel, K, acc);
+    } else {
+        const char* pf = (const char*)panel + PREFETCH_BYTES;
+        size_t row_bytes = PANEL * dtype_bytes(dtype);
+        for (int32_t j = 0; j < K; j++) {
+            _mm_prefetch(pf + (size_t)j * row_bytes, _MM_HINT_T0);
+            if (dtype == WK_F32) _mm_prefetch(pf + (size_t)j * row_bytes + 64, _MM_HINT_T0);
+            __m512 w0, w1;
+            AVX512_LOAD_W(dtype, panel, j, w0, w1);
+            for (int r = 0; r < R; r++) {
+                __m512 a = _mm512_set1_ps(x[r * ldx + j]);
+                acc[r][0] = _mm512_fmadd_ps(a, w0, acc[r][0]);
+                acc[r][1] = _mm512_fmadd_ps(a, w1, acc[r][1]);
+            }
+        }
+    }
+    for (int r = 0; r < R; r++) {
+        _mm512_storeu_ps(tile + r * PANEL, acc[r][0]);
+        _mm512_storeu_ps(tile + r * PANEL + 16, acc[r][1]);
+    }
+}
+
+// bf16 weights and bf16 activation pairs (xp: K/2 uint32 per row, row stride ldp): vdpbf16ps adds
+// x[k] w[k] + x[k+1] w[k+1] to each column's f32 sum, one instruction per 16 columns and pair of inputs.
+#define BF16_FN __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512bf16"), always_inline)) static inline
+BF16_FN void kernel_dpbf16_body(const int R, const uint32_t* xp, int64_t ldp, const uint16_t* panel, int32_t K,
+                                float* tile, int cont) {
+    __m512 acc[MAX_R][2];
+    for (int r = 0; r < R; r++) {
+        acc[r][0] = cont ? _mm512_loadu_ps(tile + r * PANEL) : _mm512_setzero_ps();
+        acc[r][1] = cont ? _mm512_loadu_ps(tile + r * PANEL + 16) : _mm512_setzero_ps();
+    }
+    for (int32_t j = 0; j < K; j += 2) {
+        const uint16_t* p = panel + (int64_t)j * PANEL;
+        _mm_prefetch((const char*)p + PREFETCH_BYTES, _MM_HINT_T0);
+        _mm_prefetch((const char*)p + PREFETCH_BYTES + 64, _MM_HINT_T0);
+        __m512bh w0 = (__m512bh)_mm512_loadu_si512(p), w1 = (__m512bh)_mm512_loadu_si512(p + 32);
         for (int r = 0; r < R; r++) {
-            __m512 a = _mm512_set1_ps(x[r * ldx + j]);
-            acc[r][0] = _mm512_fmadd_ps(a, w0, acc[r][0]);
-            acc[r][1] = _mm512_fmadd_ps(a, w1, acc[r][1]);
+            __m512bh xv = (__m512bh)_mm512_set1_epi32((int)xp[r * ldp + j / 2]);
+            acc[r][0] = _mm512_dpbf16_ps(acc[r][0], xv, w0);
+            acc[r][1] = _mm512_dpbf16_ps(acc[r][1], xv, w1);
         }
     }
     for (int r = 0; r < R; r++) {
@@ -172,14 +228,13 @@ AVX512_FN void kernel_avx512_body(const int R, const float* x, int64_t ldx, cons
         if (dtype == WK_F32) {                                                                         \
             const float* p_ = (const float*)(panel) + (int64_t)(j) * PANEL;                            \
             for (int q_ = 0; q_ < 4; q_++) w[q_] = _mm256_loadu_ps(p_ + 8 * q_);                       \
-        } else if (dtype == WK_BF16) {                                                                 \
-            const __m256i* p_ = (const __m256i*)((const uint16_t*)(panel) + (int64_t)(j) * PANEL);     \
-            __m256i lo_ = _mm256_loadu_si256(p_), hi_ = _mm256_loadu_si256(p_ + 1);                    \
-            __m256i mask_ = _mm256_set1_epi32((int)0xffff0000u);                                       \
-            w[0] = _mm256_castsi256_ps(_mm256_slli_epi32(lo_, 16));                                    \
-            w[1] = _mm256_castsi256_ps(_mm256_slli_epi32(hi_, 16));                                    \
-            w[2] = _mm256_castsi256_ps(_mm256_and_si256(lo_, mask_));                                  \
-            w[3] = _mm256_castsi256_ps(_mm256_and_si256(hi_, mask_));                                  \
+        } else if (dtype == WK_BF16) { /* pair layout: input j's half of each lane */                  \
+            const __m256i* p_ = (const __m256i*)((const uint16_t*)(panel) + (int64_t)((j) / 2) * PANEL * 2); \
+            for (int q_ = 0; q_ < 4; q_++) {                                                           \
+                __m256i raw_ = _mm256_loadu_si256(p_ + q_);                                            \
+                w[q_] = _mm256_castsi256_ps((j) % 2 ? _mm256_and_si256(raw_, _mm256_set1_epi32((int)0xffff0000u)) \
+                                                    : _mm256_slli_epi32(raw_, 16));                    \
+            }                                                                                          \
         } else {                                                                                       \
             const int8_t* p_ = (const int8_t*)(panel) + (int64_t)(j) * PANEL;                          \
             for (int q_ = 0; q_ < 4; q_++)                                                             \
@@ -204,7 +259,6 @@ AVX2_FN void kernel_avx2_body(const int R, const float* x, int64_t ldx, const vo
             for (int q = 0; q < 4; q++) acc[r][q] = _mm256_fmadd_ps(a, w[q], acc[r][q]);
         }
     }
-    // bf16 lanes come out as columns (0-7, 8-15 from lo/hi low halves; 16-23, 24-31 from high halves)
     for (int r = 0; r < R; r++)
         for (int q = 0; q < 4; q++) _mm256_storeu_ps(tile + r * PANEL + 8 * q, acc[r][q]);
 }
@@ -228,6 +282,15 @@ DEF_AVX2(1, WK_F32) DEF_AVX2(2, WK_F32) DEF_AVX2(3, WK_F32)
 DEF_AVX2(1, WK_BF16) DEF_AVX2(2, WK_BF16) DEF_AVX2(3, WK_BF16)
 DEF_AVX2(1, WK_INT8) DEF_AVX2(2, WK_INT8) DEF_AVX2(3, WK_INT8)
 
+#define DEF_DPBF16(R)                                                                                     \
+    __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512bf16"))) static void kdp_##R(             \
+        const uint32_t* xp, int64_t ldp, const void* panel, int32_t K, float* tile, int cont) {            \
+        kernel_dpbf16_body(R, xp, ldp, panel, K, tile, cont);                                              \
+    }
+DEF_DPBF16(1) DEF_DPBF16(2) DEF_DPBF16(3) DEF_DPBF16(4) DEF_DPBF16(5) DEF_DPBF16(6) DEF_DPBF16(7) DEF_DPBF16(8)
+typedef void (*dp_fn)(const uint32_t* xp, int64_t ldp, const void* panel, int32_t K, float* tile, int cont);
+static const dp_fn KDP[MAX_R] = {kdp_1, kdp_2, kdp_3, kdp_4, kdp_5, kdp_6, kdp_7, kdp_8};
+
 typedef void (*micro_fn)(const float* x, int64_t ldx, const void* panel, int32_t K, float* tile, int cont);
 
 #define ROW8(prefix, dt) {prefix##_##dt##_1, prefix##_##dt##_2, prefix##_##dt##_3, prefix##_##dt##_4, \
@@ -239,16 +302,19 @@ static const micro_fn K256[3][MAX_R_AVX2] = {{k256_WK_F32_1, k256_WK_F32_2, k256
 
 static int dtype_slot(int32_t dtype) { return dtype == WK_F32 ? 0 : dtype == WK_BF16 ? 1 : 2; }
 
-static int max_rows(int32_t path) { return path == SIMD_AVX512 ? MAX_R : path == SIMD_AVX2 ? MAX_R_AVX2 : MAX_R; }
+static int max_rows(int32_t path) { return path == SIMD_AVX2 ? MAX_R_AVX2 : MAX_R; }
 
 // Inputs k0..k1 of rows r < R of x against panel p of w into tile[r][32]: the sum starts from zero when k0 == 0,
 // else continues the tile's partial sums (the same additions in the same order as one pass over all of K).
-static void micro_k(int32_t path, const packed* w, int32_t p, const float* x, int64_t ldx, int R, float* tile, int32_t k0,
-                    int32_t k1) {
+// xp: the same rows as bf16 pairs (ldp per row) when the AVX512_BF16 path multiplies bf16 weights, else NULL.
+static void micro_k(int32_t path, const packed* w, int32_t p, const float* x, int64_t ldx, const uint32_t* xp,
+                    int64_t ldp, int R, float* tile, int32_t k0, int32_t k1) {
     size_t esz = dtype_bytes(w->dtype);
-    const void* panel = (const char*)w->data + ((size_t)p * w->k + k0) * PANEL * esz;
+    const void* panel = (const char*)w->data + ((size_t)p * w->kp + k0) * PANEL * esz;
     x += k0;
-    if (path == SIMD_AVX512)
+    if (xp)
+        KDP[R - 1](xp + k0 / 2, ldp, panel, (k1 - k0 + 1) / 2 * 2, tile, k0 > 0);
+    else if (simd_has_avx512(path))
         K512[dtype_slot(w->dtype)][R - 1](x, ldx, panel, k1 - k0, tile, k0 > 0);
     else if (path == SIMD_AVX2)
         K256[dtype_slot(w->dtype)][R - 1](x, ldx, panel, k1 - k0, tile, k0 > 0);
@@ -269,15 +335,16 @@ static void apply_scales(const packed* w, int32_t p, int R, float* tile) {
 // and reused from L1 by all the blocks (otherwise the first block waits on memory and the rest re-read L2).
 #define K_CHUNK 128
 #define L1_PANEL_BYTES (32 << 10) // a smaller panel stays in L1 across the blocks anyway
-static void panel_tiles(int32_t path, const packed* w, int32_t p, const float* x, int64_t ldx, int32_t r0, int32_t r1,
-                        int R_max, float* tiles) {
+static void panel_tiles(int32_t path, const packed* w, int32_t p, const float* x, int64_t ldx, const uint32_t* xp,
+                        int64_t ldp, int32_t r0, int32_t r1, int R_max, float* tiles) {
     int32_t n_blocks = (r1 - r0 + R_max - 1) / R_max;
     int32_t step = n_blocks > 1 && (size_t)w->k * PANEL * dtype_bytes(w->dtype) > L1_PANEL_BYTES ? K_CHUNK : w->k;
     for (int32_t k0 = 0; k0 < w->k; k0 += step) {
         int32_t k1 = k0 + step < w->k ? k0 + step : w->k;
         for (int32_t b = 0; b < n_blocks; b++) {
             int32_t rb = r0 + b * R_max, R = r1 - rb < R_max ? r1 - rb : R_max;
-            micro_k(path, w, p, x + (int64_t)rb * ldx, ldx, R, tiles + (int64_t)b * MAX_R * PANEL, k0, k1);
+            micro_k(path, w, p, x + (int64_t)rb * ldx, ldx, xp ? xp + (int64_t)rb * ldp : NULL, ldp, R,
+                    tiles + (int64_t)b * MAX_R * PANEL, k0, k1);
         }
     }
     for (int32_t b = 0; b < n_blocks; b++) {
@@ -313,7 +380,7 @@ __attribute__((target("avx2,fma"))) static void silu_mul_256(float* out, const f
 }
 
 static void silu_mul(int32_t path, float* out, const float* g, const float* u, int n) {
-    if (path == SIMD_AVX512) silu_mul_512(out, g, u, n);
+    if (simd_has_avx512(path)) silu_mul_512(out, g, u, n);
     else if (path == SIMD_AVX2) silu_mul_256(out, g, u, n);
     else
         for (int i = 0; i < n; i++) out[i] = silu_f(g[i]) * u[i];
@@ -329,6 +396,8 @@ typedef struct {
     int32_t ldx, n_rows, ldo, n_out, n_groups;
     float* out;
     epilogue e;
+    const uint32_t* xp; // activations as bf16 pairs (AVX512_BF16 path, bf16 weights), else NULL
+    int64_t ldp;
 } gemm_job;
 
 static void gemm_range(void* ctx, int64_t start, int64_t end, int32_t tid) {
@@ -343,10 +412,10 @@ static void gemm_range(void* ctx, int64_t start, int64_t end, int32_t tid) {
         int32_t c0 = unit * PANEL;
         int32_t cols = j->n_out - c0 < PANEL ? j->n_out - c0 : PANEL;
         if (j->e == EPI_SWIGLU) {
-            panel_tiles(j->path, j->w, 2 * unit, j->x, j->ldx, r0, r1, R_max, tile);
-            panel_tiles(j->path, j->w, 2 * unit + 1, j->x, j->ldx, r0, r1, R_max, tile2);
+            panel_tiles(j->path, j->w, 2 * unit, j->x, j->ldx, j->xp, j->ldp, r0, r1, R_max, tile);
+            panel_tiles(j->path, j->w, 2 * unit + 1, j->x, j->ldx, j->xp, j->ldp, r0, r1, R_max, tile2);
         } else {
-            panel_tiles(j->path, j->w, unit, j->x, j->ldx, r0, r1, R_max, tile);
+            panel_tiles(j->path, j->w, unit, j->x, j->ldx, j->xp, j->ldp, r0, r1, R_max, tile);
         }
         for (int32_t r = r0; r < r1; r++) {
             int32_t at = ((r - r0) / R_max) * MAX_R * PANEL + ((r - r0) % R_max) * PANEL;
@@ -365,11 +434,22 @@ static void gemm_range(void* ctx, int64_t start, int64_t end, int32_t tid) {
 // Below this many multiply-adds the pool's hand-off costs more than it saves.
 #define GEMM_PARALLEL_MIN (1 << 15)
 
+int64_t gemm_pairs_size(int32_t k, int32_t n_rows) { return (int64_t)(k + 1) / 2 * n_rows; }
+
+static uint32_t bf16_pair(float lo, float hi) { return f32_to_bf16(lo) | (uint32_t)f32_to_bf16(hi) << 16; }
+
 void gemm(pool* p, int32_t path, const packed* w, const float* x, int32_t ldx, int32_t n_rows, float* out, int32_t ldo,
-          int32_t n_out, epilogue e) {
+          int32_t n_out, epilogue e, uint32_t* pairs) {
     if (n_rows <= 0 || n_out <= 0) return;
     int32_t units = (n_out + PANEL - 1) / PANEL;
-    gemm_job job = {path, w, x, ldx, n_rows, ldo, n_out, (n_rows + ROW_GROUP - 1) / ROW_GROUP, out, e};
+    gemm_job job = {path, w, x, ldx, n_rows, ldo, n_out, (n_rows + ROW_GROUP - 1) / ROW_GROUP, out, e, NULL, 0};
+    if (path == SIMD_AVX512_BF16 && w->dtype == WK_BF16 && pairs) { // round the activations to bf16 pairs once
+        job.ldp = (w->k + 1) / 2;
+        for (int32_t r = 0; r < n_rows; r++)
+            for (int32_t j = 0; j < w->k; j += 2)
+                pairs[r * job.ldp + j / 2] = bf16_pair(x[(int64_t)r * ldx + j], j + 1 < w->k ? x[(int64_t)r * ldx + j + 1] : 0.0f);
+        job.xp = pairs;
+    }
     int64_t items = (int64_t)units * job.n_groups;
     if (p == NULL || (int64_t)n_rows * w->k * w->n < GEMM_PARALLEL_MIN)
         gemm_range(&job, 0, items, 0);
@@ -387,12 +467,13 @@ int32_t simd_path_supported(int32_t path) {
         case SIMD_AVX512:
             return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                    __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+        case SIMD_AVX512_BF16: return simd_path_supported(SIMD_AVX512) && __builtin_cpu_supports("avx512bf16");
         default: return 0;
     }
 }
 
 const char* simd_path_name(int32_t path) {
-    static const char* const names[SIMD_N_PATHS] = {"scalar", "avx2", "avx512"};
+    static const char* const names[SIMD_N_PATHS] = {"scalar", "avx2", "avx512", "avx512bf16"};
     return path >= 0 && path < SIMD_N_PATHS ? names[path] : "?";
 }
 

@@ -8,8 +8,10 @@
  * columns of accumulators in registers, so each weight loaded is used by every row of the batch.
  * Storage types:
  *   WK_F32   32 floats per k.
- *   WK_BF16  32 bf16 per k, interleaved so one 512-bit load splits into two f32 vectors with a shift
- *            and an and: 32-bit lane j holds column j (low half) and column j+16 (high half).
+ *   WK_BF16  stored by pairs of inputs: for k = 0, 2, 4.., 32 columns x (k, k+1), 32-bit lane c holding
+ *            column c's weight for k (low half) and k+1 (high half). A shift and an and split a lane into
+ *            two f32 for FMA; vdpbf16ps (the AVX512_BF16 path) multiplies the pair by the same pair of
+ *            activations in one instruction. An odd K is padded with a zero input.
  *   WK_INT8  32 int8 per k with one f32 scale per column (symmetric, max |w| / 127 per output row),
  *            applied to the finished dot products.
  * Every output element is one accumulator summed over k in order, so a row's result does not depend
@@ -26,6 +28,7 @@
 
 typedef struct {
     int32_t k;         // in features
+    int32_t kp;        // k rounded up to the storage's input granularity (even for WK_BF16): panel stride
     int32_t n;         // packed columns (a multiple of PANEL)
     int32_t n_panels;  // n / PANEL
     int32_t dtype;     // WK_F32, WK_BF16 or WK_INT8
@@ -52,8 +55,12 @@ typedef enum {
 } epilogue;
 
 // out[m, c] for m < n_rows, c < n_out; x is (n_rows, w->k) with row stride ldx, out has row stride ldo.
-// n_out <= w->n (w->n / 2 for EPI_SWIGLU). p may be NULL (run on the caller).
+// n_out <= w->n (w->n / 2 for EPI_SWIGLU). p may be NULL (run on the caller). pairs: scratch for the activations
+// as bf16 pairs, gemm_pairs_size(w, n_rows) uint32 (used on the AVX512_BF16 path with bf16 weights; else may be NULL).
 void gemm(pool* p, int32_t path, const packed* w, const float* x, int32_t ldx, int32_t n_rows, float* out,
-          int32_t ldo, int32_t n_out, epilogue e);
+          int32_t ldo, int32_t n_out, epilogue e, uint32_t* pairs);
+
+// uint32 of activation pairs gemm needs for n_rows rows of k inputs.
+int64_t gemm_pairs_size(int32_t k, int32_t n_rows);
 
 #endif // WK_GEMM_H

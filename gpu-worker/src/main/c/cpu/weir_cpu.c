@@ -52,6 +52,7 @@ struct wk_model {
     float* ao;              // (max_batch, q_dim) attention output
     float* hb;              // (max_batch, hidden_dim) silu(gate) * up
     float* scratch;         // (n_threads, group, max_seq_len + 16) attention scores
+    uint32_t* pairs;        // activations as bf16 pairs, for bf16 weights on the AVX512_BF16 path
     int64_t scratch_stride; // floats per thread
 };
 
@@ -73,7 +74,7 @@ static void free_model(wk_model* m) {
     packed_free(&m->lm_head);
     kv_pool_free(&m->kv);
     float* bufs[] = {m->embeddings, m->attn_norm, m->ffn_norm, m->final_norm, m->rope, m->x, m->xb, m->qkv_out, m->ao,
-                     m->hb, m->scratch};
+                     m->hb, m->scratch, (float*)m->pairs};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) free(bufs[i]);
     wk_state_free(&m->st);
     free(m);
@@ -115,8 +116,10 @@ static int32_t build_model(wk_model* m) {
     m->ao = alloc_f32(B * q_dim);
     m->hb = alloc_f32(B * c->hidden_dim);
     m->scratch = alloc_f32(m->pool.n_threads * m->scratch_stride);
+    int32_t widest = c->dim > c->hidden_dim ? c->dim : c->hidden_dim;
+    m->pairs = wk_alloc_huge((size_t)gemm_pairs_size(widest > q_dim ? widest : q_dim, (int32_t)B) * sizeof(uint32_t));
     if ((!c->tied_embeddings && !m->embeddings) || !m->attn_norm || !m->ffn_norm || !m->final_norm || !m->rope || !m->x ||
-        !m->xb || !m->qkv_out || !m->ao || !m->hb || !m->scratch)
+        !m->xb || !m->qkv_out || !m->ao || !m->hb || !m->scratch || !m->pairs)
         return wk_fail(WK_ERR_NOMEM, "wk_model_create: out of memory for weights and activations");
     wk_rope_table(c, m->rope);
     return WK_OK;
@@ -250,7 +253,7 @@ static void argmax_range(void* ctx, int64_t start, int64_t end, int32_t tid) {
     const argmax_job* j = ctx;
     for (int64_t r = start; r < end; r++) {
         const float* row = j->logits + r * j->vocab;
-        j->out[r] = j->path == SIMD_AVX512 ? argmax_512(row, j->vocab) : wk_argmax_ref(row, j->vocab);
+        j->out[r] = simd_has_avx512(j->path) ? argmax_512(row, j->vocab) : wk_argmax_ref(row, j->vocab);
     }
 }
 
@@ -267,20 +270,20 @@ static int32_t cpu_step(void* model, const wk_batch* b, float* logits) {
     embed(m, b);
     for (int32_t l = 0; l < c->n_layers; l++) {
         rmsnorm(m->xb, m->x, m->attn_norm + (int64_t)l * dim, B, dim, c->rms_eps);
-        gemm(p, path, &m->qkv[l], m->xb, dim, B, m->qkv_out, qkv_n, qkv_n, EPI_STORE);
+        gemm(p, path, &m->qkv[l], m->xb, dim, B, m->qkv_out, qkv_n, qkv_n, EPI_STORE, m->pairs);
         rope_and_store(m, b, l); // before attention: rows of one sequence see each other
         attention_job aj = {m, b, l};
         pool_run(p, (int64_t)B * c->n_kv_heads, attention_range, &aj);
-        gemm(p, path, &m->wo[l], m->ao, q_dim, B, m->x, dim, dim, EPI_ADD);
+        gemm(p, path, &m->wo[l], m->ao, q_dim, B, m->x, dim, dim, EPI_ADD, m->pairs);
 
         rmsnorm(m->xb, m->x, m->ffn_norm + (int64_t)l * dim, B, dim, c->rms_eps);
-        gemm(p, path, &m->gate_up[l], m->xb, dim, B, m->hb, hidden, hidden, EPI_SWIGLU);
-        gemm(p, path, &m->down[l], m->hb, hidden, B, m->x, dim, dim, EPI_ADD);
+        gemm(p, path, &m->gate_up[l], m->xb, dim, B, m->hb, hidden, hidden, EPI_SWIGLU, m->pairs);
+        gemm(p, path, &m->down[l], m->hb, hidden, B, m->x, dim, dim, EPI_ADD, m->pairs);
     }
     if (b->n_logits == 0) return WK_OK;
     for (int32_t i = 0; i < b->n_logits; i++)
         rmsnorm_row(m->xb + (int64_t)i * dim, m->x + (int64_t)b->logit_rows[i] * dim, m->final_norm, dim, c->rms_eps);
-    gemm(p, path, &m->lm_head, m->xb, dim, b->n_logits, logits, c->vocab_size, c->vocab_size, EPI_STORE);
+    gemm(p, path, &m->lm_head, m->xb, dim, b->n_logits, logits, c->vocab_size, c->vocab_size, EPI_STORE, m->pairs);
     if (b->argmax) {
         argmax_job aj = {logits, c->vocab_size, b->argmax, path};
         pool_run(p, b->n_logits, argmax_range, &aj);
@@ -419,7 +422,7 @@ static void read_range(void* ctx, int64_t start, int64_t end, int32_t tid) {
     for (int64_t item = start; item < end; item++) {
         const float* p = j->buf + item * per;
         int64_t n = j->n_floats - item * per < per ? j->n_floats - item * per : per;
-        if (path == SIMD_AVX512) s += read_sum_512(p, n);
+        if (simd_has_avx512(path)) s += read_sum_512(p, n);
         else if (path == SIMD_AVX2) s += read_sum_256(p, n);
         else
             for (int64_t i = 0; i < n; i++) s += p[i];
@@ -486,7 +489,7 @@ static void fma_range(void* ctx, int64_t start, int64_t end, int32_t tid) {
     fma_job* j = ctx;
     int32_t path = simd_best_path();
     for (int64_t item = start; item < end; item++) {
-        if (path == SIMD_AVX512) j->out[tid % 256] += fma_512(j->iters);
+        if (simd_has_avx512(path)) j->out[tid % 256] += fma_512(j->iters);
         else if (path == SIMD_AVX2) j->out[tid % 256] += fma_256(j->iters);
         else {
             float a = (float)tid;
@@ -505,7 +508,7 @@ WK_API int32_t wk_bench_fma_peak(int32_t millis, double* gflop_per_s) {
         return rc;
     }
     int32_t path = simd_best_path();
-    fma_job job = {1 << 16, path == SIMD_AVX512 ? 16 : path == SIMD_AVX2 ? 8 : 1, {0}};
+    fma_job job = {1 << 16, simd_has_avx512(path) ? 16 : path == SIMD_AVX2 ? 8 : 1, {0}};
     int64_t items = (int64_t)pl.n_threads * 8;
     double best = 0, start = seconds();
     while (seconds() - start < millis / 1000.0) {
@@ -545,7 +548,13 @@ WK_API int32_t wk_test_gemm(int32_t path, int32_t dtype, float* out, const float
         return rc;
     }
     packed_set_rows(&pw, w, d, 0, 0);
-    gemm(NULL, path, &pw, x, n, m, out, d, d, EPI_STORE);
+    uint32_t* pairs = malloc((size_t)gemm_pairs_size(n, m) * sizeof(uint32_t));
+    if (!pairs) {
+        packed_free(&pw);
+        return wk_fail(WK_ERR_NOMEM, "wk_test_gemm: out of memory");
+    }
+    gemm(NULL, path, &pw, x, n, m, out, d, d, EPI_STORE, pairs);
+    free(pairs);
     packed_free(&pw);
     return WK_OK;
 }

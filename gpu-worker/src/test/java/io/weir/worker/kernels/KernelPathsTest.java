@@ -13,7 +13,8 @@ import org.junit.jupiter.api.Test;
  * Every SIMD path of the batched product (each weight storage type, several batch sizes) and of paged attention
  * equals a double-precision reference computed here, from the same inputs, within f32 rounding. Quantized
  * storage is checked against the reference on the quantized weights (bf16 rounding, int8 with a per-row scale of
- * max|w| / 127), so the test checks the kernels, not the quantization error.
+ * max|w| / 127), so the test checks the kernels, not the quantization error. Path 3 (AVX512_BF16) multiplies bf16
+ * weights by activations rounded to bf16: its reference rounds them too.
  */
 class KernelPathsTest {
     // {m rows, n inputs, d outputs}: tails of every kind (rows past 8, columns past 32, odd n)
@@ -52,17 +53,19 @@ class KernelPathsTest {
             for (int[] s : GEMM_SHAPES) {
                 int m = s[0], n = s[1], d = s[2];
                 float[] x = gaussian(r, m * n), w = gaussian(r, n * d), q = stored(w, n, d, storage);
+                float[] xBf16 = stored(x, x.length, 1, WeightStorage.BF16);
                 for (int path : paths) {
                     float[] out = new float[m * d];
                     if (!lib.testGemm(path, storage, out, x, w, m, n, d)) continue;
+                    float[] xs = path == 3 && storage == WeightStorage.BF16 ? xBf16 : x;
                     String what = lib.name() + " path " + path + " " + storage;
                     if (!ran.contains(what)) ran.add(what);
                     for (int row = 0; row < m; row++)
                         for (int i = 0; i < d; i++) {
                             double ref = 0, scale = 0;
                             for (int j = 0; j < n; j++) {
-                                ref += (double) x[row * n + j] * q[i * n + j];
-                                scale += Math.abs((double) x[row * n + j] * q[i * n + j]);
+                                ref += (double) xs[row * n + j] * q[i * n + j];
+                                scale += Math.abs((double) xs[row * n + j] * q[i * n + j]);
                             }
                             assertEquals(ref, out[row * d + i], 2e-6 * scale + 1e-6,
                                     what + " m=" + m + " n=" + n + " d=" + d + " at (" + row + ", " + i + ")");
@@ -75,7 +78,7 @@ class KernelPathsTest {
 
     @Test
     void cpuGemmPathsMatchTheReference() {
-        List<String> ran = checkGemm(KernelLibrary.load(Backend.CPU), new int[] {0, 1, 2});
+        List<String> ran = checkGemm(KernelLibrary.load(Backend.CPU), new int[] {0, 1, 2, 3});
         System.out.println("cpu gemm paths checked: " + ran);
         assertTrue(ran.contains("cpu path 0 F32") && ran.contains("cpu path 0 INT8"), ran.toString());
     }
@@ -137,7 +140,7 @@ class KernelPathsTest {
 
     @Test
     void cpuPagedAttentionEqualsDenseAttention() {
-        List<String> ran = checkAttention(KernelLibrary.load(Backend.CPU), new int[] {0, 1, 2});
+        List<String> ran = checkAttention(KernelLibrary.load(Backend.CPU), new int[] {0, 1, 2, 3});
         System.out.println("cpu attention paths checked: " + ran);
         assertTrue(ran.contains("path 0"));
     }
