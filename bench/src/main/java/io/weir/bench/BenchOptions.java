@@ -50,6 +50,9 @@ record BenchOptions(List<Shape> shapes, int[] streams, int[] stackStreams, int t
               --long                 more tokens and repetitions (about 3x longer)
             """;
 
+    private static final java.util.Set<String> FLAGS = java.util.Set.of("--shapes", "--streams", "--stack-streams", "--tokens",
+            "--prompt", "--reps", "--quantize", "--max-batch-tokens", "--data", "--markdown", "--llama2c", "--llama2c-tokenizer");
+
     static BenchOptions parse(String... args) {
         List<Shape> shapes = List.of(Shape.STORIES_15M, Shape.STORIES_110M);
         int[] streams = {1, 8, 32, 64};
@@ -65,6 +68,7 @@ record BenchOptions(List<Shape> shapes, int[] streams, int[] stackStreams, int t
                 longRun = true;
                 continue;
             }
+            if (!FLAGS.contains(flag)) throw new IllegalArgumentException("unknown option " + flag);
             if (i + 1 >= args.length) throw new IllegalArgumentException("option " + flag + " needs a value");
             String v = args[++i];
             switch (flag) {
