@@ -303,6 +303,15 @@ int32_t wk_run_paged(wk_state* st, wk_step_fn step, void* model, int32_t n_rows,
     return step(model, &b, logits_out);
 }
 
+// Both backends' struct wk_model starts with its wk_state, so the bookkeeping is readable here.
+WK_API int32_t wk_model_kv_info(const wk_model* m, int32_t* n_blocks, int32_t* block_size) {
+    if (m == NULL) return wk_fail(WK_ERR_ARG, "wk_model_kv_info: model is NULL");
+    const wk_state* st = (const wk_state*)m;
+    if (n_blocks) *n_blocks = st->opts.n_blocks;
+    if (block_size) *block_size = st->opts.block_size;
+    return WK_OK;
+}
+
 // ----------------------------------------------------------------------------
 // Host memory
 

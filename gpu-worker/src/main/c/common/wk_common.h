@@ -36,7 +36,7 @@ typedef struct {
 int32_t wk_tensor_shape_of(const wk_config* cfg, int32_t t, wk_tensor_shape* s);
 
 // ----------------------------------------------------------------------------
-// Model bookkeeping, embedded as the first member of each backend's wk_model
+// Model bookkeeping, embedded as the first member of each backend's wk_model (wk_model_kv_info relies on it)
 
 typedef struct {
     wk_config cfg;           // as given to wk_model_create

@@ -370,13 +370,6 @@ WK_API int32_t wk_forward_paged(wk_model* m, int32_t n_rows, const int32_t* toke
                         n_logits, logit_rows, logits_out, argmax_out);
 }
 
-WK_API int32_t wk_model_kv_info(const wk_model* m, int32_t* n_blocks, int32_t* block_size) {
-    if (m == NULL) return wk_fail(WK_ERR_ARG, "wk_model_kv_info: model is NULL");
-    if (n_blocks) *n_blocks = m->st.opts.n_blocks;
-    if (block_size) *block_size = m->st.opts.block_size;
-    return WK_OK;
-}
-
 // ----------------------------------------------------------------------------
 // Machine ceilings
 

@@ -621,13 +621,6 @@ WK_API int32_t wk_forward_paged(wk_model* m, int32_t n_rows, const int32_t* toke
                         n_logits, logit_rows, logits_out, argmax_out);
 }
 
-WK_API int32_t wk_model_kv_info(const wk_model* m, int32_t* n_blocks, int32_t* block_size) {
-    if (m == NULL) return wk_fail(WK_ERR_ARG, "wk_model_kv_info: model is NULL");
-    if (n_blocks) *n_blocks = m->st.opts.n_blocks;
-    if (block_size) *block_size = m->st.opts.block_size;
-    return WK_OK;
-}
-
 WK_API int32_t wk_bench_read_bandwidth(int64_t bytes, int32_t reps, double* gb_per_s) {
     if (bytes < 1024 || reps <= 0 || !gb_per_s) return wk_fail(WK_ERR_ARG, "wk_bench_read_bandwidth: bad arguments");
     if (wk_device_count() <= 0) return fail_no_device(WK_ERR_UNSUPPORTED, "wk_bench_read_bandwidth");

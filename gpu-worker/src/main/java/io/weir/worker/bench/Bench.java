@@ -122,7 +122,7 @@ public final class Bench {
                 bandwidth[r] = library.readBandwidth(weightBytes, 3);
                 if (llama2cModel != null) {
                     llama2c[r] = Llama2cBaseline.run(options.llama2c(), llama2cModel, Math.min(shape.spec().maxSeqLen(), 256),
-                            Llama2cBaseline.threads());
+                            Llama2cBaseline.threads(), options.llama2cTokenizer());
                 }
                 decode[r] = engine.run(prompts(1, options.promptTokens()), tokens).decodeTokensPerSecond();
                 prefill[r] = prefillLength / (engine.run(prompts(1, prefillLength), 1).traces().getFirst().ttft() / 1e9);

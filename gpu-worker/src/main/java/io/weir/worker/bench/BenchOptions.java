@@ -21,9 +21,10 @@ import java.util.List;
  * @param data           where generated checkpoints are kept between runs
  * @param markdown       also write the table there (null: stdout only)
  * @param llama2c        a built llama2.c {@code run} binary to measure beside the engine (null: skip)
+ * @param llama2cTokenizer the tokenizer.bin it is given (null: none)
  */
 record BenchOptions(List<Shape> shapes, int[] streams, int[] stackStreams, int tokens, int promptTokens, int reps,
-                    WeightStorage storage, int maxBatchTokens, Path data, Path markdown, Path llama2c) {
+                    WeightStorage storage, int maxBatchTokens, Path data, Path markdown, Path llama2c, Path llama2cTokenizer) {
 
     static final String USAGE = """
             usage: weir bench [options]
@@ -44,8 +45,13 @@ record BenchOptions(List<Shape> shapes, int[] streams, int[] stackStreams, int t
               --data DIR             where generated checkpoints are cached (default .weir/bench)
               --markdown FILE        also write the results table to FILE
               --llama2c PATH         a built llama2.c `run` binary: measured on the same checkpoints as a baseline
+              --llama2c-tokenizer F  the tokenizer.bin for it (default ../shared/models/llama2-tokenizer-32k/tokenizer.bin
+                                     when that exists)
               --long                 more tokens and repetitions (about 3x longer)
             """;
+
+    private static final java.util.Set<String> FLAGS = java.util.Set.of("--shapes", "--streams", "--stack-streams", "--tokens",
+            "--prompt", "--reps", "--quantize", "--max-batch-tokens", "--data", "--markdown", "--llama2c", "--llama2c-tokenizer");
 
     static BenchOptions parse(String... args) {
         List<Shape> shapes = List.of(Shape.STORIES_15M, Shape.STORIES_110M);
@@ -54,6 +60,7 @@ record BenchOptions(List<Shape> shapes, int[] streams, int[] stackStreams, int t
         int tokens = 0, prompt = 32, reps = 3, maxBatchTokens = 256;
         WeightStorage storage = WeightStorage.F32;
         Path data = Path.of(".weir", "bench"), markdown = null, llama2c = null;
+        Path llama2cTokenizer = Path.of("..", "shared", "models", "llama2-tokenizer-32k", "tokenizer.bin");
         boolean longRun = false;
         for (int i = 0; i < args.length; i++) {
             String flag = args[i];
@@ -61,6 +68,7 @@ record BenchOptions(List<Shape> shapes, int[] streams, int[] stackStreams, int t
                 longRun = true;
                 continue;
             }
+            if (!FLAGS.contains(flag)) throw new IllegalArgumentException("unknown option " + flag);
             if (i + 1 >= args.length) throw new IllegalArgumentException("option " + flag + " needs a value");
             String v = args[++i];
             switch (flag) {
@@ -79,6 +87,7 @@ record BenchOptions(List<Shape> shapes, int[] streams, int[] stackStreams, int t
                 case "--data" -> data = Path.of(v);
                 case "--markdown" -> markdown = Path.of(v);
                 case "--llama2c" -> llama2c = Path.of(v);
+                case "--llama2c-tokenizer" -> llama2cTokenizer = Path.of(v);
                 default -> throw new IllegalArgumentException("unknown option " + flag);
             }
         }
@@ -86,7 +95,7 @@ record BenchOptions(List<Shape> shapes, int[] streams, int[] stackStreams, int t
             reps *= 3;
         }
         return new BenchOptions(shapes, streams, stack, tokens, prompt, reps, storage, maxBatchTokens, data, markdown,
-                llama2c);
+                llama2c, java.nio.file.Files.exists(llama2cTokenizer) ? llama2cTokenizer : null);
     }
 
     /** Tokens per stream for {@code shape}. */

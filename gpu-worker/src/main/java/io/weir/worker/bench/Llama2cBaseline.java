@@ -70,10 +70,18 @@ final class Llama2cBaseline {
         }
     }
 
-    /** Runs {@code run model.bin -n steps} with {@code threads} OpenMP threads; returns its achieved tok/s. */
-    static double run(Path binary, Path model, int steps, int threads) throws IOException, InterruptedException {
-        ProcessBuilder pb = new ProcessBuilder(binary.toString(), model.toString(), "-n", String.valueOf(steps))
-                .redirectErrorStream(true);
+    /**
+     * Runs {@code run model.bin -n steps -t 0 [-z tokenizer]} (greedy) with {@code threads} OpenMP threads; returns its
+     * achieved tok/s. Upstream run.c needs a tokenizer.bin of the model's vocabulary (the Llama-2 32k one).
+     */
+    static double run(Path binary, Path model, int steps, int threads, Path tokenizer)
+            throws IOException, InterruptedException {
+        List<String> cmd = new java.util.ArrayList<>(List.of(binary.toString(), model.toString(), "-n", String.valueOf(steps),
+                "-t", "0"));
+        if (tokenizer != null) {
+            cmd.addAll(List.of("-z", tokenizer.toString()));
+        }
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
         pb.environment().put("OMP_NUM_THREADS", String.valueOf(threads));
         Process p = pb.start();
         String out = new String(p.getInputStream().readAllBytes());

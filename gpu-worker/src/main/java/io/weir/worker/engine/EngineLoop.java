@@ -53,7 +53,7 @@ public final class EngineLoop implements AutoCloseable {
     private int rotation;          // fairness when decoding sequences outnumber the rows of a step
     private volatile int waitingSize, runningSize;
     private volatile boolean stopping;
-    private volatile long steps, promptTokens, sampledTokens, preemptions, cancelled;
+    private volatile long steps, promptTokens, sampledTokens, preemptions, cancelled, forwardNanos, stepNanos;
 
     public EngineLoop(LoadedModel model, EventSink sink) {
         this.model = model;
@@ -111,7 +111,8 @@ public final class EngineLoop implements AutoCloseable {
 
     /** A snapshot of the counters and the KV cache; thread-safe. */
     public EngineStats stats() {
-        return new EngineStats(runningSize, waitingCount(), steps, promptTokens, sampledTokens, preemptions, blocks.stats());
+        return new EngineStats(runningSize, waitingCount(), steps, promptTokens, sampledTokens, preemptions, forwardNanos,
+                stepNanos, blocks.stats());
     }
 
     private void run() {
@@ -132,7 +133,9 @@ public final class EngineLoop implements AutoCloseable {
                 applyCancels(); // right before admission and the step: a cancelled sequence takes no part
                 admit();
                 if (!running.isEmpty()) {
+                    long t0 = System.nanoTime();
                     step();
+                    stepNanos += System.nanoTime() - t0;
                 }
                 publishSizes();
                 logStatsNowAndThen();
@@ -228,7 +231,9 @@ public final class EngineLoop implements AutoCloseable {
             return;
         }
         try {
+            long t0 = System.nanoTime();
             plan.run(model.runner());
+            forwardNanos += System.nanoTime() - t0;
         } catch (RuntimeException e) {
             LOG.error("forward step failed for {} sequences", plan.sequences().size(), e);
             for (Sequence seq : plan.sequences()) {
