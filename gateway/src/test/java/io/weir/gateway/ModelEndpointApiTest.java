@@ -103,30 +103,14 @@ class ModelEndpointApiTest {
     }
 
     private JsonNode awaitStatus(String key, String name, String status) throws InterruptedException {
-        long deadline = System.nanoTime() + 60_000_000_000L;
-        JsonNode last = null;
-        while (System.nanoTime() < deadline) {
+        return Await.until(name + " reaching " + status, java.time.Duration.ofSeconds(60), () -> {
             HttpTestClient.Response r = get(key, name);
-            if (r.status() == 200) {
-                last = r.json();
-                if (status.equals(last.get("status").asText())) {
-                    return last;
-                }
-            }
-            Thread.sleep(100); // polling interval, bounded by the deadline
-        }
-        throw new AssertionError(name + " did not reach " + status + "; last seen " + last);
+            return r.status() == 200 && status.equals(r.json().get("status").asText()) ? r.json() : null;
+        });
     }
 
     private void awaitGone(String key, String name) throws InterruptedException {
-        long deadline = System.nanoTime() + 60_000_000_000L;
-        while (System.nanoTime() < deadline) {
-            if (get(key, name).status() == 404) {
-                return;
-            }
-            Thread.sleep(100);
-        }
-        throw new AssertionError(name + " was not deleted");
+        Await.until(name + " deleted", java.time.Duration.ofSeconds(60), () -> get(key, name).status() == 404);
     }
 
     private HttpTestClient.Response complete(String key, String model) {

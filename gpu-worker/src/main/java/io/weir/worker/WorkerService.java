@@ -99,9 +99,10 @@ public final class WorkerService implements WeirService {
         WorkerDirectory directory = new WorkerDirectory(context.hazelcast());
         long deadline = System.nanoTime() + timeout.toNanos();
         while (System.nanoTime() < deadline) {
+            var served = directory.servedEndpoints();
             boolean settled = registry.list().stream().filter(e -> e.minWorkers() > 0)
                     .allMatch(e -> e.status() == EndpointStatus.UPDATE_FAILED
-                            || e.status() == EndpointStatus.READY && directory.isServed(e.name()));
+                            || e.status() == EndpointStatus.READY && served.contains(e.name()));
             if (settled) {
                 return;
             }

@@ -28,8 +28,9 @@ final class DeletedEndpointReaper implements AutoCloseable {
 
     private void reap() {
         try {
+            var served = workers.servedEndpoints();
             for (ModelEndpoint e : registry.list()) {
-                if (e.status() == EndpointStatus.DELETE_IN_PROGRESS && !workers.isServed(e.name())) {
+                if (e.status() == EndpointStatus.DELETE_IN_PROGRESS && !served.contains(e.name())) {
                     registry.remove(e.name());
                     LOG.info("model endpoint {} deleted", e.name());
                 }

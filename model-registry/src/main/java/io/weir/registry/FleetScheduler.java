@@ -59,9 +59,11 @@ final class FleetScheduler implements AutoCloseable {
         Map<String, WorkerInfo> live = workers.live().stream().collect(Collectors.toMap(WorkerInfo::workerId, w -> w));
         Map<String, Integer> endpointsPerWorker = new HashMap<>();
         List<ModelEndpoint> endpoints = registry.list();
+        Map<String, List<String>> stored = new HashMap<>();
         Map<String, List<String>> current = new HashMap<>();
         for (ModelEndpoint e : endpoints) {
-            List<String> assigned = assignments.workersOf(e.name()).stream().filter(live::containsKey).toList();
+            stored.put(e.name(), assignments.workersOf(e.name()));
+            List<String> assigned = stored.get(e.name()).stream().filter(live::containsKey).toList();
             current.put(e.name(), assigned);
             assigned.forEach(w -> endpointsPerWorker.merge(w, 1, Integer::sum));
         }
@@ -92,7 +94,7 @@ final class FleetScheduler implements AutoCloseable {
                     busyAt.put(e.name(), now);
                 }
             }
-            if (!assigned.equals(assignments.workersOf(e.name()))) {
+            if (!assigned.equals(stored.get(e.name()))) {
                 LOG.info("endpoint {} now on workers {}", e.name(), assigned);
                 assignments.assign(e.name(), assigned);
             }

@@ -36,8 +36,8 @@ public final class WorkerDirectory {
         return workers.values().stream().map(json -> Json.fromString(json, WorkerInfo.class)).toList();
     }
 
-    /** True when some live worker has this endpoint loaded. */
-    public boolean isServed(String endpointName) {
-        return live().stream().anyMatch(w -> w.models().contains(endpointName));
+    /** Every endpoint some live worker has loaded (one read of the directory, for checks over many endpoints). */
+    public java.util.Set<String> servedEndpoints() {
+        return live().stream().flatMap(w -> w.models().stream()).collect(java.util.stream.Collectors.toSet());
     }
 }

@@ -24,9 +24,12 @@ public final class HealthRoutes {
     }
 
     public void readyz(RoutingContext ctx) {
-        ctx.vertx().executeBlocking(() -> registry.list().stream()
-                .filter(e -> e.status() == EndpointStatus.READY && workers.isServed(e.name()))
-                .map(e -> e.name()).toList()).onComplete(ar -> {
+        ctx.vertx().executeBlocking(() -> {
+            java.util.Set<String> served = workers.servedEndpoints();
+            return registry.list().stream()
+                    .filter(e -> e.status() == EndpointStatus.READY && served.contains(e.name()))
+                    .map(e -> e.name()).toList();
+        }).onComplete(ar -> {
             if (ar.succeeded() && !ar.result().isEmpty()) {
                 ctx.response().setStatusCode(200).putHeader("content-type", "application/json")
                         .end(new JsonObject().put("ready", true).put("models", ar.result()).encode());

@@ -63,10 +63,7 @@ public final class ModelEndpointRoutes {
         String tenant = ApiKeyAuthHandler.tenant(ctx);
         String name = ctx.pathParam("name");
         blocking(ctx, () -> {
-            ModelEndpoint current = ownedEndpoint(name, tenant);
-            if (current.status() == EndpointStatus.DELETE_IN_PROGRESS) {
-                throw ApiException.status(409, "Model endpoint '" + name + "' is being deleted.");
-            }
+            changeableEndpoint(name, tenant);
             var change = ModelEndpointRequests.update(ctx.body().buffer(), registry.clock().instant(), this::checkCheckpoint);
             if (!registry.update(name, change)) {
                 throw ApiException.notFound("Model endpoint '" + name + "' not found.");
@@ -79,10 +76,7 @@ public final class ModelEndpointRoutes {
         String tenant = ApiKeyAuthHandler.tenant(ctx);
         String name = ctx.pathParam("name");
         blocking(ctx, () -> {
-            ModelEndpoint current = ownedEndpoint(name, tenant);
-            if (current.status() == EndpointStatus.DELETE_IN_PROGRESS) {
-                throw ApiException.status(409, "Model endpoint '" + name + "' is already being deleted.");
-            }
+            changeableEndpoint(name, tenant);
             // Workers unload it on seeing the mark; the registry's reaper removes it once none serves it.
             registry.setStatus(name, EndpointStatus.DELETE_IN_PROGRESS, null, null);
             return new JsonObject().put("deleted", true);
@@ -99,10 +93,14 @@ public final class ModelEndpointRoutes {
                 .orElseThrow(() -> ApiException.notFound("Model endpoint '" + name + "' not found."));
     }
 
-    private ModelEndpoint ownedEndpoint(String name, String tenant) {
+    /** The endpoint if the tenant owns it (403 otherwise) and it is not being deleted (409). */
+    private ModelEndpoint changeableEndpoint(String name, String tenant) {
         ModelEndpoint e = visibleEndpoint(name, tenant);
         if (!e.ownerTenant().equals(tenant)) {
             throw ApiException.status(403, "Model endpoint '" + name + "' belongs to another tenant; it may be used but not changed.");
+        }
+        if (e.status() == EndpointStatus.DELETE_IN_PROGRESS) {
+            throw ApiException.status(409, "Model endpoint '" + name + "' is being deleted.");
         }
         return e;
     }
