@@ -75,8 +75,18 @@ final class ScriptedWorker implements AutoCloseable {
 
     /** Sends a token event: {@code completionTokens} generated so far, the last one if {@code finished}. */
     void token(CompletionRequest request, int seq, String text, int promptTokens, int completionTokens, boolean finished) {
-        replies.send(request.replyTopic(), new CompletionEvent(request.requestId(), seq, CompletionEvent.Kind.TOKEN, text,
-                seq, text, null, null, promptTokens, completionTokens, finished, finished ? "length" : null, null));
+        batch(request.replyTopic(), List.of(tokenEvent(request, seq, text, promptTokens, completionTokens, finished)));
+    }
+
+    static CompletionEvent tokenEvent(CompletionRequest request, int seq, String text, int promptTokens, int completionTokens,
+                                      boolean finished) {
+        return new CompletionEvent(request.requestId(), seq, CompletionEvent.Kind.TOKEN, text, seq, text, null, null,
+                promptTokens, completionTokens, finished, finished ? "length" : null, null);
+    }
+
+    /** Sends events, of any requests replying to {@code replyTopic}, as one record: what a busy worker does. */
+    void batch(String replyTopic, List<CompletionEvent> events) {
+        replies.send(replyTopic, events);
         producer.flush();
     }
 

@@ -1,7 +1,7 @@
 package io.weir.gateway;
 
-import io.weir.infra.json.Json;
 import io.weir.infra.kafka.KafkaClients;
+import io.weir.infra.kafka.ReplyRecords;
 import io.weir.infra.messages.CompletionEvent;
 import io.weir.infra.topics.Topics;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -43,7 +43,9 @@ final class WorkerEvents implements AutoCloseable {
             }
             assertTrue(System.nanoTime() < deadline, "no last event for " + requestId + " within 30 s; seen " + events.size());
             for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(100))) {
-                byRequest.computeIfAbsent(r.key(), k -> new ArrayList<>()).add(Json.fromBytes(r.value(), CompletionEvent.class));
+                for (CompletionEvent e : ReplyRecords.decode(r.value())) {
+                    byRequest.computeIfAbsent(e.requestId(), k -> new ArrayList<>()).add(e);
+                }
             }
         }
     }

@@ -1,8 +1,8 @@
 package io.weir.gateway.replies;
 
 import io.vertx.core.Context;
-import io.weir.infra.json.Json;
 import io.weir.infra.kafka.KafkaClients;
+import io.weir.infra.kafka.ReplyRecords;
 import io.weir.infra.messages.CompletionEvent;
 import io.weir.infra.topics.Topics;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -20,8 +20,9 @@ import java.util.function.Consumer;
 
 /**
  * Reads this gateway instance's reply topic and hands each event to the HTTP request waiting for it, on
- * that request's Vert.x context (so handlers never need locks). Events are delivered in seq order, once:
- * a duplicate (a request redelivered to another worker replays from seq 0) is dropped.
+ * that request's Vert.x context (so handlers never need locks). A record holds a batch of events, possibly of
+ * several requests ({@link ReplyRecords}). Events are delivered in seq order, once: a duplicate (a request
+ * redelivered to another worker replays from seq 0) is dropped.
  */
 public final class ReplyDispatcher implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ReplyDispatcher.class);
@@ -95,31 +96,40 @@ public final class ReplyDispatcher implements AutoCloseable {
     }
 
     private void deliver(ConsumerRecord<String, byte[]> record) {
-        Pending p = pending.get(record.key());
-        if (p == null) {
-            return; // a request this instance no longer waits for
-        }
-        CompletionEvent event;
+        List<CompletionEvent> events;
         try {
-            event = Json.fromBytes(record.value(), CompletionEvent.class);
+            events = ReplyRecords.decode(record.value());
         } catch (RuntimeException e) {
-            // Fail the request now rather than let it hang until its deadline.
-            LOG.error("unreadable reply for {}: {}", record.key(), e.getMessage());
-            event = CompletionEvent.error(record.key(), p.nextSeq, 502, "unreadable reply from the worker: " + e.getMessage());
+            // A record keyed by a request (one event, written before batching) fails that request now rather than
+            // let it hang until its deadline; a batch cannot be attributed, its requests end at their deadlines.
+            LOG.error("unreadable reply record (key {}): {}", record.key(), e.getMessage());
+            Pending p = record.key() == null ? null : pending.get(record.key());
+            if (p != null) {
+                deliver(p, CompletionEvent.error(record.key(), p.nextSeq, 502, "unreadable reply from the worker: " + e.getMessage()));
+            }
+            return;
         }
+        for (CompletionEvent event : events) {
+            Pending p = pending.get(event.requestId());
+            if (p != null) { // else a request this instance no longer waits for
+                deliver(p, event);
+            }
+        }
+    }
+
+    private void deliver(Pending p, CompletionEvent event) {
         if (event.seq() != p.nextSeq) {
             if (event.seq() > p.nextSeq) {
-                LOG.warn("reply for {} skipped from seq {} to {}", record.key(), p.nextSeq, event.seq());
+                LOG.warn("reply for {} skipped from seq {} to {}", event.requestId(), p.nextSeq, event.seq());
             } else {
                 return; // duplicate
             }
         }
         p.nextSeq = event.seq() + 1;
         if (event.finished() || event.isError()) {
-            pending.remove(record.key());
+            pending.remove(event.requestId());
         }
-        CompletionEvent delivered = event;
-        p.context.runOnContext(v -> p.onEvent.accept(delivered));
+        p.context.runOnContext(v -> p.onEvent.accept(event));
     }
 
     @Override

@@ -7,9 +7,11 @@ import io.weir.worker.kernels.BackendSelector;
 import io.weir.worker.kernels.KernelLibrary;
 import io.weir.worker.kernels.WeightStorage;
 
+import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 
@@ -26,7 +28,9 @@ import java.util.Locale;
  * every figure is the median and the best of {@code --reps} runs.
  */
 public final class Bench {
-    private static final int WARM_UP_RUNS = 4;
+    /** Warm-up time at most, and the JIT share of a round's wall time below which the JVM counts as warm. */
+    private static final long MAX_WARM_UP_NANOS = 90_000_000_000L;
+    private static final double WARM_JIT_SHARE = 0.05;
 
     private final BenchOptions options;
     private final KernelLibrary library;
@@ -114,10 +118,7 @@ public final class Bench {
                 StackDriver http = options.stackStreams().length > 0
                         ? new StackDriver(name, checkpoint, options, options.maxStreams()) : null) {
             int prefillLength = Math.min(model.runner().maxSeqLen() - 2, 512);
-            for (int w = 0; w < WARM_UP_RUNS; w++) { // let the JIT compile the request and reply paths first
-                engine.run(prompts(8, options.promptTokens()), 32);
-                if (http != null) http.run(prompts(8, options.promptTokens()), 32);
-            }
+            warmUp(engine, http, options, tokens);
             for (int r = 0; r < reps; r++) {
                 bandwidth[r] = library.readBandwidth(weightBytes, 3);
                 if (llama2cModel != null) {
@@ -204,11 +205,33 @@ public final class Bench {
         double[] cpu = runs.stream().mapToDouble(RunResult::cpuMillisPerToken).toArray();
         report.note(name, what + ": process CPU per token", String.format(Locale.ROOT, "%.2f ms (median)",
                 RunResult.percentile(cpu, 50)));
-        double[] ttft = runs.stream().flatMapToDouble(r -> java.util.Arrays.stream(r.ttftMillis())).toArray();
-        double[] itl = runs.stream().flatMapToDouble(r -> java.util.Arrays.stream(r.interTokenMillis())).toArray();
+        double[] ttft = runs.stream().flatMapToDouble(r -> Arrays.stream(r.ttftMillis())).toArray();
+        double[] itl = runs.stream().flatMapToDouble(r -> Arrays.stream(r.interTokenMillis())).toArray();
         report.latency(name, what + ": TTFT", RunResult.percentile(ttft, 50), RunResult.percentile(ttft, 99));
         if (itl.length > 0) {
             report.latency(name, what + ": inter-token", RunResult.percentile(itl, 50), RunResult.percentile(itl, 99));
+        }
+    }
+
+    /**
+     * Runs the busiest load of the bench, in-process and through the stack, until the JIT compilers are quiet (under 5%
+     * of a round's wall time) or 90 s have passed: the stack's broker, clients and HTTP paths otherwise compile during
+     * the measured rounds and take CPU from the engine, which a server running for hours never sees.
+     */
+    private void warmUp(InProcessDriver engine, StackDriver http, BenchOptions options, int tokens) throws Exception {
+        int inStreams = Arrays.stream(options.streams()).max().orElse(1);
+        int stackStreams = Arrays.stream(options.stackStreams()).max().orElse(1);
+        var jit = ManagementFactory.getCompilationMXBean();
+        long start = System.nanoTime();
+        for (int round = 1; ; round++) {
+            long compiled0 = jit.getTotalCompilationTime(), t0 = System.nanoTime();
+            engine.run(prompts(inStreams, options.promptTokens()), tokens);
+            if (http != null) http.run(prompts(stackStreams, options.promptTokens()), tokens);
+            double jitShare = (jit.getTotalCompilationTime() - compiled0) * 1e6 / (System.nanoTime() - t0);
+            if (jitShare < WARM_JIT_SHARE || System.nanoTime() - start > MAX_WARM_UP_NANOS) {
+                System.out.printf(Locale.ROOT, "warm after %d round(s): the JIT took %.1f%% of the last one%n", round, 100 * jitShare);
+                return;
+            }
         }
     }
 

@@ -1,13 +1,18 @@
 package io.weir.infra.kafka;
 
-import io.weir.infra.json.Json;
 import io.weir.infra.messages.CompletionEvent;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** Sends reply events to a request's reply topic, keyed by request id so they stay in order. */
+import java.util.List;
+
+/**
+ * Sends reply events to a reply topic, several per record ({@link ReplyRecords}). A record is keyed by its topic's
+ * name, so every record of a topic lands in one partition and each request's events stay in order even on a reply
+ * topic created with more partitions than the one Weir's own have.
+ */
 public final class ReplySender {
     private static final Logger LOG = LoggerFactory.getLogger(ReplySender.class);
 
@@ -18,13 +23,22 @@ public final class ReplySender {
     }
 
     public void send(String replyTopic, CompletionEvent event) {
-        if (replyTopic == null || replyTopic.isBlank()) {
-            LOG.warn("request {} names no reply topic; event dropped", event.requestId());
+        send(replyTopic, List.of(event));
+    }
+
+    /** Sends {@code events} (in order, of any requests naming {@code replyTopic}) as one record. */
+    public void send(String replyTopic, List<CompletionEvent> events) {
+        if (events.isEmpty()) {
             return;
         }
-        producer.send(new ProducerRecord<>(replyTopic, event.requestId(), Json.toBytes(event)), (meta, error) -> {
+        if (replyTopic == null || replyTopic.isBlank()) {
+            LOG.warn("request {} names no reply topic; {} event(s) dropped", events.getFirst().requestId(), events.size());
+            return;
+        }
+        producer.send(new ProducerRecord<>(replyTopic, replyTopic, ReplyRecords.encode(events)), (meta, error) -> {
             if (error != null) {
-                LOG.error("reply for {} to {} failed: {}", event.requestId(), replyTopic, error.toString());
+                LOG.error("{} reply event(s) to {} (first of {}) failed: {}", events.size(), replyTopic,
+                        events.getFirst().requestId(), error.toString());
             }
         });
     }

@@ -18,8 +18,9 @@ import java.util.regex.Pattern;
  *                               the gateway and external producers write here; completion-service reads.
  * weir.model.&lt;name&gt;.requests    key request_id, value CompletionRequest JSON. Written by completion-service,
  *                               read by the consumer group weir-workers.&lt;name&gt; (every worker serving the model).
- * weir.replies.&lt;instance&gt;       key request_id, value CompletionEvent JSON. One per reply consumer (each gateway
- *                               instance has its own); a request names it in reply_topic.
+ * weir.replies.&lt;instance&gt;       key: the topic name; value: a JSON array of CompletionEvents, in order, of any
+ *                               requests (ReplyRecords). One per reply consumer (each gateway instance has its
+ *                               own); a request names it in reply_topic.
  * weir.control.cancels          key request_id, value CancelRequest JSON. Anyone writes (the gateway when a caller
  *                               leaves, times out or loses a race); every worker reads all of it with its own
  *                               group-less consumer from the end, so each sees every cancel.
