@@ -3,7 +3,6 @@ package io.weir.gateway;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.weir.infra.json.Json;
 import io.weir.infra.messages.CompletionRequest;
-import io.weir.infra.testing.TestBrokers;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -15,7 +14,6 @@ import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.time.Duration;
 import java.util.HexFormat;
 import java.util.List;
@@ -44,7 +42,7 @@ class ConcurrencyLimitTest {
     private static final String STREAM = "/v1/llm/completions-stream?model_endpoint_name=" + TestStack.MODEL;
     private static final Duration ARRIVAL = Duration.ofSeconds(20);
 
-    private TestStack stack;
+    private ScriptedStack scripted;
     private HttpTestClient client;
     private ScriptedWorker worker;
 
@@ -54,19 +52,15 @@ class ConcurrencyLimitTest {
 
     @BeforeAll
     void start() throws Exception {
-        stack = TestStack.start(TestBrokers.embedded(), Files.createTempDirectory("weir-concurrency-test"),
-                List.of("--api-key", ADMIN_KEY + ":admin"), service -> !service.name().equals("worker"));
-        client = new HttpTestClient(stack.baseUrl);
-        worker = new ScriptedWorker(TestBrokers.embedded(), TestStack.MODEL);
+        scripted = ScriptedStack.start("concurrency-test", List.of("--api-key", ADMIN_KEY + ":admin"));
+        client = scripted.client;
+        worker = scripted.worker;
     }
 
     @AfterAll
     void stop() throws Exception {
-        if (worker != null) {
-            worker.close();
-        }
-        if (stack != null) {
-            stack.close();
+        if (scripted != null) {
+            scripted.close();
         }
     }
 
@@ -153,7 +147,7 @@ class ConcurrencyLimitTest {
     @Test
     void aCallWhoseClientGoesAwayGivesItsSlotBackAndCountsWhatItGot() throws Exception {
         Limited k = limitedKey();
-        URI base = URI.create(stack.baseUrl);
+        URI base = URI.create(scripted.stack.baseUrl);
         byte[] json = body(null).getBytes(StandardCharsets.UTF_8);
         try (Socket socket = new Socket(base.getHost(), base.getPort())) {
             OutputStream out = socket.getOutputStream();

@@ -4,14 +4,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.weir.infra.json.Json;
 import io.weir.infra.messages.CompletionEvent;
 import io.weir.infra.messages.CompletionRequest;
-import io.weir.infra.testing.TestBrokers;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -34,36 +32,26 @@ class ReplyBatchTest {
     private static final String SYNC = "/v1/llm/completions-sync?model_endpoint_name=" + TestStack.MODEL;
     private static final String BODY = "{\"prompt\": \"Once upon a time\", \"max_new_tokens\": 3, \"temperature\": 0}";
 
-    private TestStack stack;
-    private HttpTestClient client;
-    private ScriptedWorker worker;
+    private ScriptedStack scripted;
 
     @BeforeAll
     void start() throws Exception {
-        stack = TestStack.start(TestBrokers.embedded(), Files.createTempDirectory("weir-reply-batch-test"),
-                List.of("--api-key", KEY + ":" + TENANT), service -> !service.name().equals("worker"));
-        client = new HttpTestClient(stack.baseUrl);
-        worker = new ScriptedWorker(TestBrokers.embedded(), TestStack.MODEL);
+        scripted = ScriptedStack.start("reply-batch-test", List.of("--api-key", KEY + ":" + TENANT));
     }
 
     @AfterAll
     void stop() throws Exception {
-        if (worker != null) {
-            worker.close();
-        }
-        if (stack != null) {
-            stack.close();
-        }
+        scripted.close();
     }
 
     @Test
     void eachRequestGetsItsOwnEventsFromASharedRecordInOrderAndOnce() throws Exception {
-        CompletableFuture<HttpResponse<String>> streamed = client.exchangeAsync("POST", STREAM, BODY, "authorization",
+        CompletableFuture<HttpResponse<String>> streamed = scripted.client.exchangeAsync("POST", STREAM, BODY, "authorization",
                 "Bearer " + KEY);
-        CompletionRequest a = worker.next(TENANT, Duration.ofSeconds(20));
-        CompletableFuture<HttpResponse<String>> synced = client.exchangeAsync("POST", SYNC, BODY, "authorization",
+        CompletionRequest a = scripted.worker.next(TENANT, Duration.ofSeconds(20));
+        CompletableFuture<HttpResponse<String>> synced = scripted.client.exchangeAsync("POST", SYNC, BODY, "authorization",
                 "Bearer " + KEY);
-        CompletionRequest b = worker.next(TENANT, Duration.ofSeconds(20));
+        CompletionRequest b = scripted.worker.next(TENANT, Duration.ofSeconds(20));
         assertNotNull(a, "the stream reached the worker");
         assertNotNull(b, "the sync call reached the worker");
 
@@ -73,8 +61,8 @@ class ReplyBatchTest {
         first.add(ScriptedWorker.tokenEvent(a, 1, " upon", 4, 2, false));
         first.add(ScriptedWorker.tokenEvent(a, 0, "Once", 4, 1, false)); // replayed: dropped
         first.add(ScriptedWorker.tokenEvent(b, 1, " day", 4, 2, false));
-        worker.batch(a.replyTopic(), first);
-        worker.batch(a.replyTopic(), List.of(ScriptedWorker.tokenEvent(b, 2, " it", 4, 3, true),
+        scripted.worker.batch(a.replyTopic(), first);
+        scripted.worker.batch(a.replyTopic(), List.of(ScriptedWorker.tokenEvent(b, 2, " it", 4, 3, true),
                 ScriptedWorker.tokenEvent(a, 2, " a", 4, 3, true)));
 
         HttpResponse<String> stream = streamed.get(30, TimeUnit.SECONDS);
