@@ -368,7 +368,7 @@ static inline int32_t load_i32(const uint8_t* p) {
 static void kernel_int8_scalar(int R, const uint8_t* xq, int64_t ldq, const int8_t* panel, int32_t K, float* tile,
                                const int32_t* start, const float* xs, const float* ws) {
     int32_t acc[MAX_R][PANEL];
-    for (int r = 0; r < R; r++) memcpy(acc[r], start ? start : (const int32_t*)(const void*)(tile + r * PANEL), sizeof acc[r]);
+    for (int r = 0; r < R; r++) memcpy(acc[r], start ? (const void*)start : (const void*)(tile + r * PANEL), sizeof acc[r]);
     for (int32_t j = 0; j < K; j += 4)
         for (int32_t i = 0; i < PANEL; i++)
             for (int32_t t = 0; t < 4; t++) {

@@ -13,11 +13,12 @@
  *            same pair of activations in one instruction. An odd K is padded with a zero input.
  *   WK_INT8  g = 4: one f32 scale per column (symmetric, max |w| / 127 per output row), K padded with zero
  *            inputs to a multiple of 4, so one 64-byte load holds 16 columns x 4 inputs, the operand of
- *            vpdpbusd (AVX512_VNNI). The activations are quantized too (W8A8), per row at every product:
- *            q = rint(x / s), s = max |x| / 127, stored as the u8 q + 128 since vpdpbusd multiplies unsigned by
- *            signed bytes. Each column's int32 sum starts at -128 x its weight sum (offsets, fixed at load, so
- *            the +128 costs nothing in the loop) and is exact, so every path gets the same integer; the
- *            epilogue turns it into (float)sum * s_row * s_col.
+ *            vpdpbusd (AVX512_VNNI). The activations are quantized too (W8A8), per row (token) at every product:
+ *            q = rint(x / s), s = max |x| / 127. vpdpbusd multiplies unsigned by signed bytes, so they are stored
+ *            as the u8 q + 128 and each column's int32 sum starts at -128 x its weight sum (offsets): the
+ *            correction depends on the column only, so it is fixed at load and costs nothing in the loop, and
+ *            the weights stay plain int8 for every other reader. The sums are exact, so every path gets the same
+ *            integer; the epilogue turns it into (float)sum * s_row * s_col.
  * Every output element is one accumulator summed over k in order, so a row's result does not depend
  * on which other rows share the step or which thread ran it.
  */
@@ -29,7 +30,7 @@
 #include "pool.h"
 
 #define PANEL 32
-#define WK_INT8_MAX_K 65536
+#define WK_INT8_MAX_K 32768
 
 typedef struct {
     int32_t k;         // in features
@@ -43,7 +44,8 @@ typedef struct {
 } packed;
 
 // Allocates room for at least n_cols columns of k inputs (2 MiB aligned, huge pages advised), zeroed.
-// WK_INT8 takes k <= WK_INT8_MAX_K, where the int32 sums of 255 x 127 products cannot overflow.
+// WK_INT8 takes k <= WK_INT8_MAX_K: an int32 sum, from its start -128 x sum(w) through the k products
+// (q + 128) w, stays within 383 x 127 x k < 2^31.
 int32_t packed_alloc(packed* w, int32_t k, int32_t n_cols, int32_t dtype);
 void packed_free(packed* w);
 
