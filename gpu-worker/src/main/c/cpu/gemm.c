@@ -302,32 +302,46 @@ static const micro_fn K256[2][MAX_R_AVX2] = {{k256_WK_F32_1, k256_WK_F32_2, k256
 // The u8 of x in a row of scale s: rint(x / s) + 128 (|x / s| <= 127.5, so the rounded value is within -127..127).
 static inline uint8_t quantize_u8(float x, float s) { return (uint8_t)(lrintf(x / s) + 128); }
 
-// A row's scale and u8, 16 or 8 inputs at a time; max is exact in any order and vcvtps2dq rounds to nearest
-// even as lrintf does, so every path quantizes alike.
+// max |x[j]| over j0 <= j < n, from amax; adds x * 0 to *poison, which stays 0 unless some x is infinite or NaN.
+static inline float absmax_from(const float* x, int32_t j0, int32_t n, float amax, float* poison) {
+    for (int32_t j = j0; j < n; j++) {
+        amax = fmaxf(amax, fabsf(x[j]));
+        *poison += x[j] * 0.0f;
+    }
+    return amax;
+}
+
+// A row's u8 and its scale, 16 or 8 inputs at a time; max is exact in any order and vcvtps2dq rounds to nearest
+// even as lrintf does, so every path quantizes alike. The scale returned is NaN when an input is not finite, so
+// that row's outputs are NaN as they would be with f32 activations, not quietly finite.
 #define TARGET_512 "avx512f,avx512bw,avx512dq,avx512vl"
 __attribute__((target(TARGET_512))) static float quantize_row_512(const float* x, int32_t n, uint8_t* q) {
-    __m512 m = _mm512_setzero_ps();
+    __m512 m = _mm512_setzero_ps(), z = _mm512_setzero_ps();
     int32_t j = 0;
-    for (; j + 16 <= n; j += 16) m = _mm512_max_ps(m, _mm512_abs_ps(_mm512_loadu_ps(x + j)));
-    float amax = _mm512_reduce_max_ps(m);
-    for (; j < n; j++) amax = fmaxf(amax, fabsf(x[j]));
-    float s = int8_scale(amax);
+    for (; j + 16 <= n; j += 16) {
+        __m512 v = _mm512_loadu_ps(x + j);
+        m = _mm512_max_ps(m, _mm512_abs_ps(v));
+        z = _mm512_add_ps(z, _mm512_mul_ps(v, _mm512_setzero_ps()));
+    }
+    float poison = _mm512_reduce_add_ps(z), s = int8_scale(absmax_from(x, j, n, _mm512_reduce_max_ps(m), &poison));
     const __m512 sv = _mm512_set1_ps(s);
     for (j = 0; j + 16 <= n; j += 16) {
         __m512i v = _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_div_ps(_mm512_loadu_ps(x + j), sv)), _mm512_set1_epi32(128));
         _mm_storeu_si128((__m128i*)(q + j), _mm512_cvtepi32_epi8(v));
     }
     for (; j < n; j++) q[j] = quantize_u8(x[j], s);
-    return s;
+    return s + poison;
 }
 
 __attribute__((target("avx2,fma"))) static float quantize_row_256(const float* x, int32_t n, uint8_t* q) {
-    __m256 m = _mm256_setzero_ps();
+    __m256 m = _mm256_setzero_ps(), z = _mm256_setzero_ps();
     int32_t j = 0;
-    for (; j + 8 <= n; j += 8) m = _mm256_max_ps(m, _mm256_andnot_ps(_mm256_set1_ps(-0.0f), _mm256_loadu_ps(x + j)));
-    float amax = hmax256(m);
-    for (; j < n; j++) amax = fmaxf(amax, fabsf(x[j]));
-    float s = int8_scale(amax);
+    for (; j + 8 <= n; j += 8) {
+        __m256 v = _mm256_loadu_ps(x + j);
+        m = _mm256_max_ps(m, _mm256_andnot_ps(_mm256_set1_ps(-0.0f), v));
+        z = _mm256_add_ps(z, _mm256_mul_ps(v, _mm256_setzero_ps()));
+    }
+    float poison = hsum256(z), s = int8_scale(absmax_from(x, j, n, hmax256(m), &poison));
     const __m256 sv = _mm256_set1_ps(s);
     for (j = 0; j + 8 <= n; j += 8) {
         __m256i v = _mm256_add_epi32(_mm256_cvtps_epi32(_mm256_div_ps(_mm256_loadu_ps(x + j), sv)), _mm256_set1_epi32(128));
@@ -335,15 +349,13 @@ __attribute__((target("avx2,fma"))) static float quantize_row_256(const float* x
         _mm_storel_epi64((__m128i*)(q + j), _mm_packus_epi16(w, w));
     }
     for (; j < n; j++) q[j] = quantize_u8(x[j], s);
-    return s;
+    return s + poison;
 }
 
 static float quantize_row_scalar(const float* x, int32_t n, uint8_t* q) {
-    float amax = 0.0f;
-    for (int32_t j = 0; j < n; j++) amax = fmaxf(amax, fabsf(x[j]));
-    float s = int8_scale(amax);
+    float poison = 0.0f, s = int8_scale(absmax_from(x, 0, n, 0.0f, &poison));
     for (int32_t j = 0; j < n; j++) q[j] = quantize_u8(x[j], s);
-    return s;
+    return s + poison;
 }
 
 // Rows of x (k inputs) into u8 rows of kp bytes (ldq apart; inputs past k get q = 0) and their scales xs.

@@ -126,6 +126,28 @@ class KernelPathsTest {
     }
 
     @Test
+    void cpuInt8RowsWithANonFiniteInputGiveNaN() {
+        KernelLibrary lib = KernelLibrary.load(Backend.CPU);
+        int m = 3, n = 40, d = 33;
+        SplittableRandom r = new SplittableRandom(3);
+        float[] w = gaussian(r, n * d);
+        for (float bad : new float[] {Float.NaN, Float.POSITIVE_INFINITY}) {
+            float[] x = gaussian(r, m * n);
+            float[] exact = w8a8(x, w, m, n, d);
+            x[n + 7] = bad; // row 1
+            for (int path = 0; path < 5; path++) {
+                float[] out = new float[m * d];
+                if (!lib.testGemm(path, WeightStorage.INT8, out, x, w, m, n, d)) continue;
+                for (int i = 0; i < m * d; i++) {
+                    String at = "path " + path + " with " + bad + " at " + i;
+                    if (i / d == 1) assertTrue(Float.isNaN(out[i]), at);
+                    else assertEquals(exact[i], out[i], at);
+                }
+            }
+        }
+    }
+
+    @Test
     void cudaGemmMatchesTheReference() {
         String why = BackendSelector.cudaUnavailableReason();
         assumeTrue(why == null, "CUDA gemm test skipped: " + why);
