@@ -326,7 +326,8 @@ __attribute__((target(TARGET_512))) static float quantize_row_512(const float* x
     float poison = _mm512_reduce_add_ps(z), s = int8_scale(absmax_from(x, j, n, _mm512_reduce_max_ps(m), &poison));
     const __m512 sv = _mm512_set1_ps(s);
     for (j = 0; j + 16 <= n; j += 16) {
-        __m512i v = _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_div_ps(_mm512_loadu_ps(x + j), sv)), _mm512_set1_epi32(128));
+        __m512i v = _mm512_cvtps_epi32(_mm512_div_ps(_mm512_loadu_ps(x + j), sv));
+        v = _mm512_add_epi32(v, _mm512_set1_epi32(128));
         _mm_storeu_si128((__m128i*)(q + j), _mm512_cvtepi32_epi8(v));
     }
     for (; j < n; j++) q[j] = quantize_u8(x[j], s);
@@ -344,7 +345,8 @@ __attribute__((target("avx2,fma"))) static float quantize_row_256(const float* x
     float poison = hsum256(z), s = int8_scale(absmax_from(x, j, n, hmax256(m), &poison));
     const __m256 sv = _mm256_set1_ps(s);
     for (j = 0; j + 8 <= n; j += 8) {
-        __m256i v = _mm256_add_epi32(_mm256_cvtps_epi32(_mm256_div_ps(_mm256_loadu_ps(x + j), sv)), _mm256_set1_epi32(128));
+        __m256i v = _mm256_cvtps_epi32(_mm256_div_ps(_mm256_loadu_ps(x + j), sv));
+        v = _mm256_add_epi32(v, _mm256_set1_epi32(128));
         __m128i w = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1)); // 1..255 fit
         _mm_storel_epi64((__m128i*)(q + j), _mm_packus_epi16(w, w));
     }
@@ -380,7 +382,8 @@ static inline int32_t load_i32(const uint8_t* p) {
 static void kernel_int8_scalar(int R, const uint8_t* xq, int64_t ldq, const int8_t* panel, int32_t K, float* tile,
                                const int32_t* start, const float* xs, const float* ws) {
     int32_t acc[MAX_R][PANEL];
-    for (int r = 0; r < R; r++) memcpy(acc[r], start ? (const void*)start : (const void*)(tile + r * PANEL), sizeof acc[r]);
+    for (int r = 0; r < R; r++)
+        memcpy(acc[r], start ? (const void*)start : (const void*)(tile + r * PANEL), sizeof acc[r]);
     for (int32_t j = 0; j < K; j += 4)
         for (int32_t i = 0; i < PANEL; i++)
             for (int32_t t = 0; t < 4; t++) {
@@ -410,16 +413,17 @@ AVX512_FN void int8_finish_512(const int R, __v16si acc[MAX_R][2], float* tile, 
     for (int r = 0; r < R; r++)
         for (int h = 0; h < 2; h++) {
             float* t = tile + r * PANEL + 16 * h;
-            if (xs)
-                _mm512_storeu_ps(t, _mm512_mul_ps(_mm512_mul_ps(_mm512_cvtepi32_ps((__m512i)acc[r][h]), _mm512_set1_ps(xs[r])),
-                                                  _mm512_loadu_ps(ws + 16 * h)));
-            else
+            if (!xs) {
                 _mm512_storeu_si512(t, (__m512i)acc[r][h]);
+                continue;
+            }
+            __m512 sum = _mm512_cvtepi32_ps((__m512i)acc[r][h]);
+            _mm512_storeu_ps(t, _mm512_mul_ps(_mm512_mul_ps(sum, _mm512_set1_ps(xs[r])), _mm512_loadu_ps(ws + 16 * h)));
         }
 }
 
 // vpdpbusd: a 64-byte panel load is 16 columns x 4 inputs; a row's 4 u8 broadcast to every column.
-#define VNNI_FN __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni"), always_inline)) static inline
+#define VNNI_FN __attribute__((target(TARGET_512 ",avx512vnni"), always_inline)) static inline
 VNNI_FN void kernel_vnni_body(const int R, const uint8_t* xq, int64_t ldq, const int8_t* panel, int32_t K, float* tile,
                               const int32_t* start, const float* xs, const float* ws) {
     __v16si acc[MAX_R][2];
@@ -497,11 +501,12 @@ AVX2_FN void kernel_int8_avx2_body(const int R, const uint8_t* xq, int64_t ldq, 
     for (int r = 0; r < R; r++)
         for (int q = 0; q < 4; q++) {
             float* t = tile + r * PANEL + 8 * q;
-            if (xs)
-                _mm256_storeu_ps(t, _mm256_mul_ps(_mm256_mul_ps(_mm256_cvtepi32_ps((__m256i)acc[r][q]), _mm256_set1_ps(xs[r])),
-                                                  _mm256_loadu_ps(ws + 8 * q)));
-            else
+            if (!xs) {
                 _mm256_storeu_si256((__m256i*)t, (__m256i)acc[r][q]);
+                continue;
+            }
+            __m256 sum = _mm256_cvtepi32_ps((__m256i)acc[r][q]);
+            _mm256_storeu_ps(t, _mm256_mul_ps(_mm256_mul_ps(sum, _mm256_set1_ps(xs[r])), _mm256_loadu_ps(ws + 8 * q)));
         }
 }
 

@@ -300,9 +300,9 @@ WK_API int32_t wk_device_count(void) { return 1; }
 
 WK_API const char* wk_backend_info(void) {
     static _Thread_local char info[128];
-    int32_t bf16 = simd_best_path(WK_BF16), int8 = simd_best_path(WK_INT8);
-    snprintf(info, sizeof info, "cpu: %s kernels (bf16 weights: %s, int8: %s), %d threads", simd_path_name(simd_best_path(WK_F32)),
-             simd_path_name(bf16), simd_path_name(int8), pool_default_threads());
+    snprintf(info, sizeof info, "cpu: %s kernels (bf16 weights: %s, int8: %s), %d threads",
+             simd_path_name(simd_best_path(WK_F32)), simd_path_name(simd_best_path(WK_BF16)),
+             simd_path_name(simd_best_path(WK_INT8)), pool_default_threads());
     return info;
 }
 
