@@ -299,7 +299,8 @@ static const micro_fn K256[2][MAX_R_AVX2] = {{k256_WK_F32_1, k256_WK_F32_2, k256
 // (float)sum * xs[r] * ws[c]. K is a multiple of 4. Every path adds the same integers and finishes with the same
 // two roundings, so all of them return the scalar kernel's floats bit for bit.
 
-// The u8 of x in a row of scale s: rint(x / s) + 128 (|x / s| <= 127.5, so the rounded value is within -127..127).
+// The u8 of x in a row of scale s: rint(x / s) + 128 (|x / s| passes 127 by a rounding error at most, so the rounded
+// value is within -127..127).
 static inline uint8_t quantize_u8(float x, float s) { return (uint8_t)(lrintf(x / s) + 128); }
 
 // max |x[j]| over j0 <= j < n, from amax; adds x * 0 to *poison, which stays 0 unless some x is infinite or NaN.
