@@ -68,7 +68,8 @@ typedef struct wk_config {
 } wk_config;
 
 // Weight element types. Uploads accept F32, F16 and BF16; storage (wk_options.weight_dtype) is F32,
-// BF16 or INT8 (symmetric per output row, quantized at upload).
+// BF16 or INT8 (symmetric per output row, quantized at upload). The CPU backend multiplies INT8 weights by
+// activations quantized to int8 per row at each product (W8A8, integer sums); CUDA by f32 activations.
 typedef enum wk_dtype { WK_F32 = 0, WK_F16 = 1, WK_BF16 = 2, WK_INT8 = 3 } wk_dtype;
 
 // Sizes of a model's native state.
@@ -173,13 +174,15 @@ WK_API int32_t wk_bench_fma_peak(int32_t millis, double* gflop_per_s);
 
 // out[d] = W[d,n] · x[n] through one of this backend's matmul implementations.
 // path 0 is the scalar C reference (both backends); CPU: 1 = AVX2+FMA, 2 = AVX-512F, 3 = AVX-512 with
-// AVX512_BF16 (differs from 2 only for bf16 weights in wk_test_gemm: activations rounded to bf16); CUDA: 1 = the
+// AVX512_BF16 (differs from 2 only for bf16 weights in wk_test_gemm: activations rounded to bf16), 4 = AVX-512 with
+// AVX512_VNNI (differs from 2 only in how int8 weights are multiplied, with the same results); CUDA: 1 = the
 // device matvec kernel. WK_ERR_UNSUPPORTED when this machine cannot run the path, WK_ERR_ARG for an
 // unknown path.
 WK_API int32_t wk_test_matmul(int32_t path, float* out, const float* x, const float* w, int32_t n, int32_t d);
 
 // out[m, d] = x[m, n] · W[d, n]^T for m rows through the backend's batched product with W stored as
-// dtype (WK_F32, WK_BF16, WK_INT8), on path `path` (CPU: 0 scalar, 1 AVX2, 2 AVX-512, 3 AVX512_BF16; CUDA: 1).
+// dtype (WK_F32, WK_BF16, WK_INT8), on path `path` (CPU: 0 scalar, 1 AVX2, 2 AVX-512, 3 AVX512_BF16, 4 AVX512_VNNI;
+// CUDA: 1).
 WK_API int32_t wk_test_gemm(int32_t path, int32_t dtype, float* out, const float* x, const float* w, int32_t m,
                             int32_t n, int32_t d);
 

@@ -1,6 +1,7 @@
 /*
- * gemm.c: packing, the micro-kernels (scalar, AVX2+FMA, AVX-512) for each storage type, and the
- * driver that spreads (panel, row group) tiles over the pool. See gemm.h for the layout.
+ * gemm.c: packing, the micro-kernels (scalar, AVX2+FMA, AVX-512) for each storage type, the int8
+ * activations of the W8A8 products, and the driver that spreads (panel, row group) tiles over the pool.
+ * See gemm.h for the layout.
  */
 #define _GNU_SOURCE
 #include "gemm.h"
@@ -23,10 +24,19 @@
 
 static size_t dtype_bytes(int32_t dtype) { return dtype == WK_F32 ? 4 : dtype == WK_BF16 ? 2 : 1; }
 
+// Inputs of a column stored side by side (g in gemm.h).
+static int32_t dtype_group(int32_t dtype) { return dtype == WK_F32 ? 1 : dtype == WK_BF16 ? 2 : 4; }
+
+// Symmetric int8 scale of values whose largest magnitude is amax (weights per column, activations per row).
+static float int8_scale(float amax) { return amax > 0.0f ? amax / 127.0f : 1.0f; }
+
 int32_t packed_alloc(packed* w, int32_t k, int32_t n_cols, int32_t dtype) {
     memset(w, 0, sizeof *w);
+    if (dtype == WK_INT8 && k > WK_INT8_MAX_K)
+        return wk_fail(WK_ERR_ARG, "int8 weights take at most %d inputs, not %d", WK_INT8_MAX_K, k);
+    int32_t g = dtype_group(dtype);
     w->k = k;
-    w->kp = dtype == WK_BF16 ? (k + 1) / 2 * 2 : k;
+    w->kp = (k + g - 1) / g * g;
     w->n_panels = (n_cols + PANEL - 1) / PANEL;
     w->n = w->n_panels * PANEL;
     w->dtype = dtype;
@@ -36,7 +46,8 @@ int32_t packed_alloc(packed* w, int32_t k, int32_t n_cols, int32_t dtype) {
     memset(w->data, 0, bytes);
     if (dtype == WK_INT8) {
         w->scales = calloc((size_t)w->n, sizeof(float));
-        if (!w->scales) return wk_fail(WK_ERR_NOMEM, "out of memory for int8 scales");
+        w->offsets = calloc((size_t)w->n, sizeof(int32_t));
+        if (!w->scales || !w->offsets) return wk_fail(WK_ERR_NOMEM, "out of memory for int8 scales");
     }
     return WK_OK;
 }
@@ -44,13 +55,16 @@ int32_t packed_alloc(packed* w, int32_t k, int32_t n_cols, int32_t dtype) {
 void packed_free(packed* w) {
     free(w->data);
     free(w->scales);
+    free(w->offsets);
     w->data = NULL;
     w->scales = NULL;
+    w->offsets = NULL;
 }
 
 // Element index of (column i of a panel, input j) from the panel's start.
 static inline int64_t panel_index(int32_t dtype, int32_t i, int32_t j) {
-    return dtype == WK_BF16 ? ((int64_t)(j / 2) * PANEL + i) * 2 + j % 2 : (int64_t)j * PANEL + i;
+    int32_t g = dtype_group(dtype);
+    return ((int64_t)(j / g) * PANEL + i) * g + j % g;
 }
 
 // Element index of (column c, input j) inside the packed data.
@@ -79,9 +93,11 @@ void packed_set_rows(packed* w, const float* src, int32_t rows, int32_t col0, in
             int8_t* d = w->data;
             float amax = 0.0f;
             for (int32_t j = 0; j < w->k; j++) amax = fmaxf(amax, fabsf(row[j]));
-            float scale = amax > 0.0f ? amax / 127.0f : 1.0f;
+            float scale = int8_scale(amax);
+            int32_t sum = 0;
+            for (int32_t j = 0; j < w->k; j++) sum += d[packed_index(w, c, j)] = (int8_t)lrintf(row[j] / scale);
             w->scales[c] = scale;
-            for (int32_t j = 0; j < w->k; j++) d[packed_index(w, c, j)] = (int8_t)lrintf(row[j] / scale);
+            w->offsets[c] = -128 * sum;
         }
     }
 }
@@ -101,12 +117,11 @@ void packed_column(const packed* w, int32_t c, float* out) {
 }
 
 // ----------------------------------------------------------------------------
-// Micro-kernels: tile[r][0..32) = sum_j x[r][j] * panel[j][0..32), r < R. R is a compile-time
-// constant in each instance, so the accumulators stay in registers.
+// Micro-kernels for f32 and bf16 weights: tile[r][0..32) = sum_j x[r][j] * panel[j][0..32), r < R. R is a
+// compile-time constant in each instance, so the accumulators stay in registers.
 
 static inline float load_scalar(const void* panel, int32_t dtype, int64_t at) {
     if (dtype == WK_F32) return ((const float*)panel)[at];
-    if (dtype == WK_INT8) return ((const int8_t*)panel)[at];
     uint32_t bits = (uint32_t)((const uint16_t*)panel)[at] << 16;
     float f;
     memcpy(&f, &bits, 4);
@@ -125,20 +140,6 @@ static void kernel_scalar(int R, const float* x, int64_t ldx, const void* panel,
         }
     for (int r = 0; r < R; r++) memcpy(tile + r * PANEL, acc[r], sizeof acc[r]);
 }
-
-// Two f32 vectors (columns 0-15, 16-31) of panel row j, for f32 and int8 storage.
-#define AVX512_LOAD_W(dtype, panel, j, w0, w1)                                                        \
-    do {                                                                                            \
-        if (dtype == WK_F32) {                                                                      \
-            const float* p_ = (const float*)(panel) + (int64_t)(j) * PANEL;                         \
-            w0 = _mm512_loadu_ps(p_);                                                               \
-            w1 = _mm512_loadu_ps(p_ + 16);                                                          \
-        } else {                                                                                    \
-            __m256i raw_ = _mm256_loadu_si256((const __m256i*)((const int8_t*)(panel) + (int64_t)(j) * PANEL)); \
-            w0 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_castsi256_si128(raw_)));            \
-            w1 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_extracti128_si256(raw_, 1)));       \
-        }                                                                                           \
-    } while (0)
 
 // bf16 weights, f32 activations: each pair row (k, k+1) splits into the weights of k (shift) and of k+1 (and),
 // multiplied in order, so every output is the same sum as with f32 weights of those values.
@@ -176,13 +177,11 @@ AVX512_FN void kernel_avx512_body(const int R, const float* x, int64_t ldx, cons
     if (dtype == WK_BF16) {
         bf16_pairs_avx512(R, x, ldx, panel, K, acc);
     } else {
-        const char* pf = (const char*)panel + PREFETCH_BYTES;
-        size_t row_bytes = PANEL * dtype_bytes(dtype);
         for (int32_t j = 0; j < K; j++) {
-            _mm_prefetch(pf + (size_t)j * row_bytes, _MM_HINT_T0);
-            if (dtype == WK_F32) _mm_prefetch(pf + (size_t)j * row_bytes + 64, _MM_HINT_T0);
-            __m512 w0, w1;
-            AVX512_LOAD_W(dtype, panel, j, w0, w1);
+            const float* p = (const float*)panel + (int64_t)j * PANEL;
+            _mm_prefetch((const char*)p + PREFETCH_BYTES, _MM_HINT_T0);
+            _mm_prefetch((const char*)p + PREFETCH_BYTES + 64, _MM_HINT_T0);
+            __m512 w0 = _mm512_loadu_ps(p), w1 = _mm512_loadu_ps(p + 16);
             for (int r = 0; r < R; r++) {
                 __m512 a = _mm512_set1_ps(x[r * ldx + j]);
                 acc[r][0] = _mm512_fmadd_ps(a, w0, acc[r][0]);
@@ -235,10 +234,6 @@ BF16_FN void kernel_dpbf16_body(const int R, const uint32_t* xp, int64_t ldp, co
                 w[q_] = _mm256_castsi256_ps((j) % 2 ? _mm256_and_si256(raw_, _mm256_set1_epi32((int)0xffff0000u)) \
                                                     : _mm256_slli_epi32(raw_, 16));                    \
             }                                                                                          \
-        } else {                                                                                       \
-            const int8_t* p_ = (const int8_t*)(panel) + (int64_t)(j) * PANEL;                          \
-            for (int q_ = 0; q_ < 4; q_++)                                                             \
-                w[q_] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i*)(p_ + 8 * q_)))); \
         }                                                                                              \
     } while (0)
 
@@ -276,11 +271,9 @@ AVX2_FN void kernel_avx2_body(const int R, const float* x, int64_t ldx, const vo
                                                                      int cont) {                                  \
         kernel_avx2_body(R, x, ldx, panel, dt, K, tile, cont);                                             \
     }
-#define WK_F32_ WK_F32
-INSTANCES(DEF_512, WK_F32) INSTANCES(DEF_512, WK_BF16) INSTANCES(DEF_512, WK_INT8)
+INSTANCES(DEF_512, WK_F32) INSTANCES(DEF_512, WK_BF16)
 DEF_AVX2(1, WK_F32) DEF_AVX2(2, WK_F32) DEF_AVX2(3, WK_F32)
 DEF_AVX2(1, WK_BF16) DEF_AVX2(2, WK_BF16) DEF_AVX2(3, WK_BF16)
-DEF_AVX2(1, WK_INT8) DEF_AVX2(2, WK_INT8) DEF_AVX2(3, WK_INT8)
 
 #define DEF_DPBF16(R)                                                                                     \
     __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512bf16"))) static void kdp_##R(             \
@@ -295,63 +288,245 @@ typedef void (*micro_fn)(const float* x, int64_t ldx, const void* panel, int32_t
 
 #define ROW8(prefix, dt) {prefix##_##dt##_1, prefix##_##dt##_2, prefix##_##dt##_3, prefix##_##dt##_4, \
                           prefix##_##dt##_5, prefix##_##dt##_6, prefix##_##dt##_7, prefix##_##dt##_8}
-static const micro_fn K512[3][MAX_R] = {ROW8(k512, WK_F32), ROW8(k512, WK_BF16), ROW8(k512, WK_INT8)};
-static const micro_fn K256[3][MAX_R_AVX2] = {{k256_WK_F32_1, k256_WK_F32_2, k256_WK_F32_3},
-                                             {k256_WK_BF16_1, k256_WK_BF16_2, k256_WK_BF16_3},
-                                             {k256_WK_INT8_1, k256_WK_INT8_2, k256_WK_INT8_3}};
+static const micro_fn K512[2][MAX_R] = {ROW8(k512, WK_F32), ROW8(k512, WK_BF16)};
+static const micro_fn K256[2][MAX_R_AVX2] = {{k256_WK_F32_1, k256_WK_F32_2, k256_WK_F32_3},
+                                             {k256_WK_BF16_1, k256_WK_BF16_2, k256_WK_BF16_3}};
 
-static int dtype_slot(int32_t dtype) { return dtype == WK_F32 ? 0 : dtype == WK_BF16 ? 1 : 2; }
+// ----------------------------------------------------------------------------
+// W8A8 (int8 weights, see gemm.h): the activations of a product quantized once per call, and micro-kernels
+// that add the exact int32 sums sum_j (q[r][j] + 128) * w[j][c] to tile[r][c], starting from start[c] when
+// given (else from the int32 sums the tile holds), and with xs given (the last chunk of K) turn them into
+// (float)sum * xs[r] * ws[c]. K is a multiple of 4. Every path adds the same integers and finishes with the same
+// two roundings, so all of them return the scalar kernel's floats bit for bit.
 
-static int max_rows(int32_t path) { return path == SIMD_AVX2 ? MAX_R_AVX2 : MAX_R; }
+// The u8 of x in a row of scale s: rint(x / s) + 128 (|x / s| passes 127 by a rounding error at most, so the rounded
+// value is within -127..127).
+static inline uint8_t quantize_u8(float x, float s) { return (uint8_t)(lrintf(x / s) + 128); }
 
-// Inputs k0..k1 of rows r < R of x against panel p of w into tile[r][32]: the sum starts from zero when k0 == 0,
-// else continues the tile's partial sums (the same additions in the same order as one pass over all of K).
-// xp: the same rows as bf16 pairs (ldp per row) when the AVX512_BF16 path multiplies bf16 weights, else NULL.
-static void micro_k(int32_t path, const packed* w, int32_t p, const float* x, int64_t ldx, const uint32_t* xp,
-                    int64_t ldp, int R, float* tile, int32_t k0, int32_t k1) {
-    size_t esz = dtype_bytes(w->dtype);
-    const void* panel = (const char*)w->data + ((size_t)p * w->kp + k0) * PANEL * esz;
-    x += k0;
-    if (xp)
-        KDP[R - 1](xp + k0 / 2, ldp, panel, (k1 - k0 + 1) / 2 * 2, tile, k0 > 0);
-    else if (simd_has_avx512(path))
-        K512[dtype_slot(w->dtype)][R - 1](x, ldx, panel, k1 - k0, tile, k0 > 0);
-    else if (path == SIMD_AVX2)
-        K256[dtype_slot(w->dtype)][R - 1](x, ldx, panel, k1 - k0, tile, k0 > 0);
-    else
-        kernel_scalar(R, x, ldx, panel, w->dtype, k1 - k0, tile, k0 > 0);
+// max |x[j]| over j0 <= j < n, from amax; adds x * 0 to *poison, which stays 0 unless some x is infinite or NaN.
+static inline float absmax_from(const float* x, int32_t j0, int32_t n, float amax, float* poison) {
+    for (int32_t j = j0; j < n; j++) {
+        amax = fmaxf(amax, fabsf(x[j]));
+        *poison += x[j] * 0.0f;
+    }
+    return amax;
 }
 
-static void apply_scales(const packed* w, int32_t p, int R, float* tile) {
-    if (w->dtype == WK_INT8) {
-        const float* s = w->scales + (int64_t)p * PANEL;
-        for (int r = 0; r < R; r++)
-            for (int i = 0; i < PANEL; i++) tile[r * PANEL + i] *= s[i];
+// A row's u8 and its scale, 16 or 8 inputs at a time; max is exact in any order and vcvtps2dq rounds to nearest
+// even as lrintf does, so every path quantizes alike. The scale returned is NaN when an input is not finite, so
+// that row's outputs are NaN as they would be with f32 activations, not quietly finite.
+#define TARGET_512 "avx512f,avx512bw,avx512dq,avx512vl"
+__attribute__((target(TARGET_512))) static float quantize_row_512(const float* x, int32_t n, uint8_t* q) {
+    __m512 m = _mm512_setzero_ps(), z = _mm512_setzero_ps();
+    int32_t j = 0;
+    for (; j + 16 <= n; j += 16) {
+        __m512 v = _mm512_loadu_ps(x + j);
+        m = _mm512_max_ps(m, _mm512_abs_ps(v));
+        z = _mm512_add_ps(z, _mm512_mul_ps(v, _mm512_setzero_ps()));
+    }
+    float poison = _mm512_reduce_add_ps(z), s = int8_scale(absmax_from(x, j, n, _mm512_reduce_max_ps(m), &poison));
+    const __m512 sv = _mm512_set1_ps(s);
+    for (j = 0; j + 16 <= n; j += 16) {
+        __m512i v = _mm512_cvtps_epi32(_mm512_div_ps(_mm512_loadu_ps(x + j), sv));
+        v = _mm512_add_epi32(v, _mm512_set1_epi32(128));
+        _mm_storeu_si128((__m128i*)(q + j), _mm512_cvtepi32_epi8(v));
+    }
+    for (; j < n; j++) q[j] = quantize_u8(x[j], s);
+    return s + poison;
+}
+
+__attribute__((target("avx2,fma"))) static float quantize_row_256(const float* x, int32_t n, uint8_t* q) {
+    __m256 m = _mm256_setzero_ps(), z = _mm256_setzero_ps();
+    int32_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+        __m256 v = _mm256_loadu_ps(x + j);
+        m = _mm256_max_ps(m, _mm256_andnot_ps(_mm256_set1_ps(-0.0f), v));
+        z = _mm256_add_ps(z, _mm256_mul_ps(v, _mm256_setzero_ps()));
+    }
+    float poison = hsum256(z), s = int8_scale(absmax_from(x, j, n, hmax256(m), &poison));
+    const __m256 sv = _mm256_set1_ps(s);
+    for (j = 0; j + 8 <= n; j += 8) {
+        __m256i v = _mm256_cvtps_epi32(_mm256_div_ps(_mm256_loadu_ps(x + j), sv));
+        v = _mm256_add_epi32(v, _mm256_set1_epi32(128));
+        __m128i w = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1)); // 1..255 fit
+        _mm_storel_epi64((__m128i*)(q + j), _mm_packus_epi16(w, w));
+    }
+    for (; j < n; j++) q[j] = quantize_u8(x[j], s);
+    return s + poison;
+}
+
+static float quantize_row_scalar(const float* x, int32_t n, uint8_t* q) {
+    float poison = 0.0f, s = int8_scale(absmax_from(x, 0, n, 0.0f, &poison));
+    for (int32_t j = 0; j < n; j++) q[j] = quantize_u8(x[j], s);
+    return s + poison;
+}
+
+// Rows of x (k inputs) into u8 rows of kp bytes (ldq apart; inputs past k get q = 0) and their scales xs.
+static void quantize_rows(int32_t path, const float* x, int64_t ldx, int32_t n_rows, int32_t k, int32_t kp,
+                          uint8_t* xq, int64_t ldq, float* xs) {
+    for (int32_t r = 0; r < n_rows; r++) {
+        const float* row = x + r * ldx;
+        uint8_t* q = xq + r * ldq;
+        xs[r] = simd_has_avx512(path) ? quantize_row_512(row, k, q)
+                : path == SIMD_AVX2   ? quantize_row_256(row, k, q)
+                                      : quantize_row_scalar(row, k, q);
+        memset(q + k, 128, (size_t)(kp - k));
     }
 }
 
-// Tiles of panel p for rows [r0, r1) of x: tiles[b] holds row block b (R_max rows each). With several row blocks
-// the panel is walked in chunks of K_CHUNK inputs, every block per chunk, so each chunk is loaded from memory once
-// and reused from L1 by all the blocks (otherwise the first block waits on memory and the rest re-read L2).
-#define K_CHUNK 128
-#define L1_PANEL_BYTES (32 << 10) // a smaller panel stays in L1 across the blocks anyway
-static void panel_tiles(int32_t path, const packed* w, int32_t p, const float* x, int64_t ldx, const uint32_t* xp,
-                        int64_t ldp, int32_t r0, int32_t r1, int R_max, float* tiles) {
-    int32_t n_blocks = (r1 - r0 + R_max - 1) / R_max;
-    int32_t step = n_blocks > 1 && (size_t)w->k * PANEL * dtype_bytes(w->dtype) > L1_PANEL_BYTES ? K_CHUNK : w->k;
-    for (int32_t k0 = 0; k0 < w->k; k0 += step) {
-        int32_t k1 = k0 + step < w->k ? k0 + step : w->k;
-        for (int32_t b = 0; b < n_blocks; b++) {
-            int32_t rb = r0 + b * R_max, R = r1 - rb < R_max ? r1 - rb : R_max;
-            micro_k(path, w, p, x + (int64_t)rb * ldx, ldx, xp ? xp + (int64_t)rb * ldp : NULL, ldp, R,
-                    tiles + (int64_t)b * MAX_R * PANEL, k0, k1);
+static inline int32_t load_i32(const uint8_t* p) {
+    int32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+static void kernel_int8_scalar(int R, const uint8_t* xq, int64_t ldq, const int8_t* panel, int32_t K, float* tile,
+                               const int32_t* start, const float* xs, const float* ws) {
+    int32_t acc[MAX_R][PANEL];
+    for (int r = 0; r < R; r++)
+        memcpy(acc[r], start ? (const void*)start : (const void*)(tile + r * PANEL), sizeof acc[r]);
+    for (int32_t j = 0; j < K; j += 4)
+        for (int32_t i = 0; i < PANEL; i++)
+            for (int32_t t = 0; t < 4; t++) {
+                int32_t w = panel[(int64_t)j * PANEL + i * 4 + t];
+                for (int r = 0; r < R; r++) acc[r][i] += xq[r * ldq + j + t] * w;
+            }
+    for (int r = 0; r < R; r++) {
+        if (!xs) {
+            memcpy(tile + r * PANEL, acc[r], sizeof acc[r]);
+            continue;
+        }
+        for (int i = 0; i < PANEL; i++) tile[r * PANEL + i] = (float)acc[r][i] * xs[r] * ws[i];
+    }
+}
+
+// The int32 accumulators are GCC's __v16si / __v8si, not __m512i / __m256i (vectors of int64): with those, gcc 12
+// copies every accumulator through another register and spills some inside the loop.
+
+// AVX-512: two vectors of 16 columns per row.
+AVX512_FN void int8_start_512(const int R, __v16si acc[MAX_R][2], const float* tile, const int32_t* start) {
+    for (int r = 0; r < R; r++)
+        for (int h = 0; h < 2; h++)
+            acc[r][h] = (__v16si)_mm512_loadu_si512(start ? (const void*)(start + 16 * h) : tile + r * PANEL + 16 * h);
+}
+
+AVX512_FN void int8_finish_512(const int R, __v16si acc[MAX_R][2], float* tile, const float* xs, const float* ws) {
+    for (int r = 0; r < R; r++)
+        for (int h = 0; h < 2; h++) {
+            float* t = tile + r * PANEL + 16 * h;
+            if (!xs) {
+                _mm512_storeu_si512(t, (__m512i)acc[r][h]);
+                continue;
+            }
+            __m512 sum = _mm512_cvtepi32_ps((__m512i)acc[r][h]);
+            _mm512_storeu_ps(t, _mm512_mul_ps(_mm512_mul_ps(sum, _mm512_set1_ps(xs[r])), _mm512_loadu_ps(ws + 16 * h)));
+        }
+}
+
+// vpdpbusd: a 64-byte panel load is 16 columns x 4 inputs; a row's 4 u8 broadcast to every column.
+#define VNNI_FN __attribute__((target(TARGET_512 ",avx512vnni"), always_inline)) static inline
+VNNI_FN void kernel_vnni_body(const int R, const uint8_t* xq, int64_t ldq, const int8_t* panel, int32_t K, float* tile,
+                              const int32_t* start, const float* xs, const float* ws) {
+    __v16si acc[MAX_R][2];
+    int8_start_512(R, acc, tile, start);
+    for (int32_t j = 0; j < K; j += 4) {
+        const int8_t* p = panel + (int64_t)j * PANEL;
+        _mm_prefetch((const char*)p + PREFETCH_BYTES, _MM_HINT_T0);
+        _mm_prefetch((const char*)p + PREFETCH_BYTES + 64, _MM_HINT_T0);
+        __m512i w0 = _mm512_loadu_si512(p), w1 = _mm512_loadu_si512(p + 64);
+        for (int r = 0; r < R; r++) {
+            __m512i xv = _mm512_set1_epi32(load_i32(xq + r * ldq + j));
+            acc[r][0] = (__v16si)_mm512_dpbusd_epi32((__m512i)acc[r][0], xv, w0);
+            acc[r][1] = (__v16si)_mm512_dpbusd_epi32((__m512i)acc[r][1], xv, w1);
         }
     }
-    for (int32_t b = 0; b < n_blocks; b++) {
-        int32_t rb = r0 + b * R_max, R = r1 - rb < R_max ? r1 - rb : R_max;
-        apply_scales(w, p, R, tiles + (int64_t)b * MAX_R * PANEL);
-    }
+    int8_finish_512(R, acc, tile, xs, ws);
 }
+
+// Without VNNI, exactly: bytes 0, 2 and 1, 3 of each 4 widened to int16 (weights sign-, activations zero-extended),
+// two vpmaddwd give w0 x0 + w2 x2 and w1 x1 + w3 x3 per column. vpmaddubsw would saturate 255 x 127 x 2.
+AVX512_FN __v16si dot4_madd_512(__v16si acc, __m512i xv, __m512i w_even, __m512i w_odd) {
+    __m512i x_even = _mm512_and_si512(xv, _mm512_set1_epi16(0xff)), x_odd = _mm512_srli_epi16(xv, 8);
+    return acc + (__v16si)_mm512_madd_epi16(w_even, x_even) + (__v16si)_mm512_madd_epi16(w_odd, x_odd);
+}
+
+AVX512_FN void kernel_int8_512_body(const int R, const uint8_t* xq, int64_t ldq, const int8_t* panel, int32_t K,
+                                    float* tile, const int32_t* start, const float* xs, const float* ws) {
+    __v16si acc[MAX_R][2];
+    int8_start_512(R, acc, tile, start);
+    for (int32_t j = 0; j < K; j += 4) {
+        const int8_t* p = panel + (int64_t)j * PANEL;
+        _mm_prefetch((const char*)p + PREFETCH_BYTES, _MM_HINT_T0);
+        _mm_prefetch((const char*)p + PREFETCH_BYTES + 64, _MM_HINT_T0);
+        __m512i w_even[2], w_odd[2];
+        for (int h = 0; h < 2; h++) {
+            __m512i w = _mm512_loadu_si512(p + 64 * h);
+            w_even[h] = _mm512_srai_epi16(_mm512_slli_epi16(w, 8), 8);
+            w_odd[h] = _mm512_srai_epi16(w, 8);
+        }
+        for (int r = 0; r < R; r++) {
+            __m512i xv = _mm512_set1_epi32(load_i32(xq + r * ldq + j));
+            for (int h = 0; h < 2; h++) acc[r][h] = dot4_madd_512(acc[r][h], xv, w_even[h], w_odd[h]);
+        }
+    }
+    int8_finish_512(R, acc, tile, xs, ws);
+}
+
+// AVX2: the same as the AVX-512 fallback on four vectors of 8 columns per row.
+AVX2_FN __v8si dot4_madd_256(__v8si acc, __m256i xv, __m256i w_even, __m256i w_odd) {
+    __m256i x_even = _mm256_and_si256(xv, _mm256_set1_epi16(0xff)), x_odd = _mm256_srli_epi16(xv, 8);
+    return acc + (__v8si)_mm256_madd_epi16(w_even, x_even) + (__v8si)_mm256_madd_epi16(w_odd, x_odd);
+}
+
+AVX2_FN void kernel_int8_avx2_body(const int R, const uint8_t* xq, int64_t ldq, const int8_t* panel, int32_t K,
+                                   float* tile, const int32_t* start, const float* xs, const float* ws) {
+    __v8si acc[MAX_R_AVX2][4];
+    for (int r = 0; r < R; r++)
+        for (int q = 0; q < 4; q++)
+            acc[r][q] = (__v8si)_mm256_loadu_si256(start ? (const void*)(start + 8 * q) : tile + r * PANEL + 8 * q);
+    for (int32_t j = 0; j < K; j += 4) {
+        const int8_t* p = panel + (int64_t)j * PANEL;
+        _mm_prefetch((const char*)p + PREFETCH_BYTES, _MM_HINT_T0);
+        _mm_prefetch((const char*)p + PREFETCH_BYTES + 64, _MM_HINT_T0);
+        __m256i w_even[4], w_odd[4];
+        for (int q = 0; q < 4; q++) {
+            __m256i w = _mm256_loadu_si256((const __m256i*)(p + 32 * q));
+            w_even[q] = _mm256_srai_epi16(_mm256_slli_epi16(w, 8), 8);
+            w_odd[q] = _mm256_srai_epi16(w, 8);
+        }
+        for (int r = 0; r < R; r++) {
+            __m256i xv = _mm256_set1_epi32(load_i32(xq + r * ldq + j));
+            for (int q = 0; q < 4; q++) acc[r][q] = dot4_madd_256(acc[r][q], xv, w_even[q], w_odd[q]);
+        }
+    }
+    for (int r = 0; r < R; r++)
+        for (int q = 0; q < 4; q++) {
+            float* t = tile + r * PANEL + 8 * q;
+            if (!xs) {
+                _mm256_storeu_si256((__m256i*)t, (__m256i)acc[r][q]);
+                continue;
+            }
+            __m256 sum = _mm256_cvtepi32_ps((__m256i)acc[r][q]);
+            _mm256_storeu_ps(t, _mm256_mul_ps(_mm256_mul_ps(sum, _mm256_set1_ps(xs[r])), _mm256_loadu_ps(ws + 8 * q)));
+        }
+}
+
+#define DEF_INT8(R, name, tgt, body)                                                                      \
+    __attribute__((target(tgt))) static void name##_##R(const uint8_t* xq, int64_t ldq, const int8_t* panel, \
+                                                           int32_t K, float* tile, const int32_t* start,       \
+                                                           const float* xs, const float* ws) {                 \
+        body(R, xq, ldq, panel, K, tile, start, xs, ws);                                                       \
+    }
+#define DEF_VNNI(R, _) DEF_INT8(R, kvnni, TARGET_512 ",avx512vnni", kernel_vnni_body)
+#define DEF_I8_512(R, _) DEF_INT8(R, ki8_512, TARGET_512, kernel_int8_512_body)
+#define DEF_I8_256(R, _) DEF_INT8(R, ki8_256, "avx2,fma", kernel_int8_avx2_body)
+INSTANCES(DEF_VNNI, _) INSTANCES(DEF_I8_512, _)
+DEF_I8_256(1, _) DEF_I8_256(2, _) DEF_I8_256(3, _)
+typedef void (*int8_fn)(const uint8_t* xq, int64_t ldq, const int8_t* panel, int32_t K, float* tile,
+                        const int32_t* start, const float* xs, const float* ws);
+#define ROW8_I8(name) {name##_1, name##_2, name##_3, name##_4, name##_5, name##_6, name##_7, name##_8}
+static const int8_fn KVNNI[MAX_R] = ROW8_I8(kvnni), KI8_512[MAX_R] = ROW8_I8(ki8_512);
+static const int8_fn KI8_256[MAX_R_AVX2] = {ki8_256_1, ki8_256_2, ki8_256_3};
 
 // ----------------------------------------------------------------------------
 // Epilogues
@@ -396,9 +571,63 @@ typedef struct {
     int32_t ldx, n_rows, ldo, n_out, n_groups;
     float* out;
     epilogue e;
-    const uint32_t* xp; // activations as bf16 pairs (AVX512_BF16 path, bf16 weights), else NULL
-    int64_t ldp;
+    const void* xc;  // the activations converted once per call: bf16 pairs (AVX512_BF16 path, bf16 weights) or u8
+                     // (int8 weights), else NULL
+    int64_t ldc;     // elements of xc per row
+    const float* xs; // int8 weights: the rows' activation scales
 } gemm_job;
+
+static int max_rows(int32_t path) { return path == SIMD_AVX2 ? MAX_R_AVX2 : MAX_R; }
+
+// Inputs k0..k1 of rows rb..rb+R-1 against panel p into tile[r][32]: the sum starts afresh when k0 == 0, else
+// continues the tile's partial sums (the same additions in the same order as one pass over all of K).
+static void micro_k(const gemm_job* j, int32_t p, int32_t rb, int R, float* tile, int32_t k0, int32_t k1) {
+    const packed* w = j->w;
+    const void* panel = (const char*)w->data + ((size_t)p * w->kp + k0) * PANEL * dtype_bytes(w->dtype);
+    int cont = k0 > 0;
+    if (w->dtype == WK_INT8) {
+        const uint8_t* xq = (const uint8_t*)j->xc + rb * j->ldc + k0;
+        const int32_t* start = cont ? NULL : w->offsets + (int64_t)p * PANEL;
+        const float* xs = k1 == w->k ? j->xs + rb : NULL;
+        const float* ws = w->scales + (int64_t)p * PANEL;
+        int32_t K = (k1 - k0 + 3) / 4 * 4;
+        int8_fn f = j->path == SIMD_AVX512_VNNI ? KVNNI[R - 1]
+                    : simd_has_avx512(j->path)  ? KI8_512[R - 1]
+                    : j->path == SIMD_AVX2      ? KI8_256[R - 1]
+                                                : NULL;
+        if (f) f(xq, j->ldc, panel, K, tile, start, xs, ws);
+        else kernel_int8_scalar(R, xq, j->ldc, panel, K, tile, start, xs, ws);
+        return;
+    }
+    const float* x = j->x + (int64_t)rb * j->ldx + k0;
+    int bf16 = w->dtype == WK_BF16;
+    if (j->xc)
+        KDP[R - 1]((const uint32_t*)j->xc + rb * j->ldc + k0 / 2, j->ldc, panel, (k1 - k0 + 1) / 2 * 2, tile, cont);
+    else if (simd_has_avx512(j->path))
+        K512[bf16][R - 1](x, j->ldx, panel, k1 - k0, tile, cont);
+    else if (j->path == SIMD_AVX2)
+        K256[bf16][R - 1](x, j->ldx, panel, k1 - k0, tile, cont);
+    else
+        kernel_scalar(R, x, j->ldx, panel, w->dtype, k1 - k0, tile, cont);
+}
+
+// Tiles of panel p for rows [r0, r1): tiles[b] holds row block b (R_max rows each). With several row blocks the
+// panel is walked in chunks of K_CHUNK inputs, every block per chunk, so each chunk is loaded from memory once
+// and reused from L1 by all the blocks (otherwise the first block waits on memory and the rest re-read L2).
+#define K_CHUNK 128               // a multiple of every storage's group of inputs
+#define L1_PANEL_BYTES (32 << 10) // a smaller panel stays in L1 across the blocks anyway
+static void panel_tiles(const gemm_job* j, int32_t p, int32_t r0, int32_t r1, int R_max, float* tiles) {
+    const packed* w = j->w;
+    int32_t n_blocks = (r1 - r0 + R_max - 1) / R_max;
+    int32_t step = n_blocks > 1 && (size_t)w->k * PANEL * dtype_bytes(w->dtype) > L1_PANEL_BYTES ? K_CHUNK : w->k;
+    for (int32_t k0 = 0; k0 < w->k; k0 += step) {
+        int32_t k1 = k0 + step < w->k ? k0 + step : w->k;
+        for (int32_t b = 0; b < n_blocks; b++) {
+            int32_t rb = r0 + b * R_max, R = r1 - rb < R_max ? r1 - rb : R_max;
+            micro_k(j, p, rb, R, tiles + (int64_t)b * MAX_R * PANEL, k0, k1);
+        }
+    }
+}
 
 static void gemm_range(void* ctx, int64_t start, int64_t end, int32_t tid) {
     (void)tid;
@@ -412,10 +641,10 @@ static void gemm_range(void* ctx, int64_t start, int64_t end, int32_t tid) {
         int32_t c0 = unit * PANEL;
         int32_t cols = j->n_out - c0 < PANEL ? j->n_out - c0 : PANEL;
         if (j->e == EPI_SWIGLU) {
-            panel_tiles(j->path, j->w, 2 * unit, j->x, j->ldx, j->xp, j->ldp, r0, r1, R_max, tile);
-            panel_tiles(j->path, j->w, 2 * unit + 1, j->x, j->ldx, j->xp, j->ldp, r0, r1, R_max, tile2);
+            panel_tiles(j, 2 * unit, r0, r1, R_max, tile);
+            panel_tiles(j, 2 * unit + 1, r0, r1, R_max, tile2);
         } else {
-            panel_tiles(j->path, j->w, unit, j->x, j->ldx, j->xp, j->ldp, r0, r1, R_max, tile);
+            panel_tiles(j, unit, r0, r1, R_max, tile);
         }
         for (int32_t r = r0; r < r1; r++) {
             int32_t at = ((r - r0) / R_max) * MAX_R * PANEL + ((r - r0) % R_max) * PANEL;
@@ -434,21 +663,33 @@ static void gemm_range(void* ctx, int64_t start, int64_t end, int32_t tid) {
 // Below this many multiply-adds the pool's hand-off costs more than it saves.
 #define GEMM_PARALLEL_MIN (1 << 15)
 
-int64_t gemm_pairs_size(int32_t k, int32_t n_rows) { return (int64_t)(k + 1) / 2 * n_rows; }
+// Per row: bf16 pairs, or the int8 scale and kp u8.
+int64_t gemm_scratch_bytes(int32_t k, int32_t n_rows) {
+    int64_t pairs = (int64_t)(k + 1) / 2 * sizeof(uint32_t), int8 = sizeof(float) + (int64_t)(k + 3) / 4 * 4;
+    return (pairs > int8 ? pairs : int8) * n_rows;
+}
 
 static uint32_t bf16_pair(float lo, float hi) { return f32_to_bf16(lo) | (uint32_t)f32_to_bf16(hi) << 16; }
 
 void gemm(pool* p, int32_t path, const packed* w, const float* x, int32_t ldx, int32_t n_rows, float* out, int32_t ldo,
-          int32_t n_out, epilogue e, uint32_t* pairs) {
+          int32_t n_out, epilogue e, void* scratch) {
     if (n_rows <= 0 || n_out <= 0) return;
     int32_t units = (n_out + PANEL - 1) / PANEL;
-    gemm_job job = {path, w, x, ldx, n_rows, ldo, n_out, (n_rows + ROW_GROUP - 1) / ROW_GROUP, out, e, NULL, 0};
-    if (path == SIMD_AVX512_BF16 && w->dtype == WK_BF16 && pairs) { // round the activations to bf16 pairs once
-        job.ldp = (w->k + 1) / 2;
+    gemm_job job = {path, w, x, ldx, n_rows, ldo, n_out, (n_rows + ROW_GROUP - 1) / ROW_GROUP, out, e, NULL, 0, NULL};
+    if (w->dtype == WK_INT8) { // quantize the activations once: the rows' scales, then their u8
+        float* xs = scratch;
+        uint8_t* xq = (uint8_t*)(xs + n_rows);
+        quantize_rows(path, x, ldx, n_rows, w->k, w->kp, xq, w->kp, xs);
+        job.xc = xq;
+        job.ldc = w->kp;
+        job.xs = xs;
+    } else if (path == SIMD_AVX512_BF16 && w->dtype == WK_BF16) { // round the activations to bf16 pairs once
+        uint32_t* pairs = scratch;
+        job.ldc = (w->k + 1) / 2;
         for (int32_t r = 0; r < n_rows; r++)
             for (int32_t j = 0; j < w->k; j += 2)
-                pairs[r * job.ldp + j / 2] = bf16_pair(x[(int64_t)r * ldx + j], j + 1 < w->k ? x[(int64_t)r * ldx + j + 1] : 0.0f);
-        job.xp = pairs;
+                pairs[r * job.ldc + j / 2] = bf16_pair(x[(int64_t)r * ldx + j], j + 1 < w->k ? x[(int64_t)r * ldx + j + 1] : 0.0f);
+        job.xc = pairs;
     }
     int64_t items = (int64_t)units * job.n_groups;
     if (p == NULL || (int64_t)n_rows * w->k * w->n < GEMM_PARALLEL_MIN)
@@ -468,21 +709,24 @@ int32_t simd_path_supported(int32_t path) {
             return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                    __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
         case SIMD_AVX512_BF16: return simd_path_supported(SIMD_AVX512) && __builtin_cpu_supports("avx512bf16");
+        case SIMD_AVX512_VNNI: return simd_path_supported(SIMD_AVX512) && __builtin_cpu_supports("avx512vnni");
         default: return 0;
     }
 }
 
 const char* simd_path_name(int32_t path) {
-    static const char* const names[SIMD_N_PATHS] = {"scalar", "avx2", "avx512", "avx512bf16"};
+    static const char* const names[SIMD_N_PATHS] = {"scalar", "avx2", "avx512", "avx512bf16", "avx512vnni"};
     return path >= 0 && path < SIMD_N_PATHS ? names[path] : "?";
 }
 
-int32_t simd_best_path(void) {
+int32_t simd_best_path(int32_t dtype) {
     const char* forced = getenv("WEIR_SIMD");
     if (forced && *forced)
         for (int32_t p = 0; p < SIMD_N_PATHS; p++)
             if (strcmp(forced, simd_path_name(p)) == 0 && simd_path_supported(p)) return p;
-    for (int32_t p = SIMD_N_PATHS - 1; p > 0; p--)
+    if (dtype == WK_BF16 && simd_path_supported(SIMD_AVX512_BF16)) return SIMD_AVX512_BF16;
+    if (dtype == WK_INT8 && simd_path_supported(SIMD_AVX512_VNNI)) return SIMD_AVX512_VNNI;
+    for (int32_t p = SIMD_AVX512; p > 0; p--)
         if (simd_path_supported(p)) return p;
     return SIMD_SCALAR;
 }

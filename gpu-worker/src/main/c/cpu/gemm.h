@@ -2,18 +2,23 @@
  * gemm.h: weights pre-packed at load into the order the kernels read them, and the batched matrix
  * product out = x W^T over every row of a step at once.
  *
- * Packed layout: the out-features are cut into panels of 32 columns; a panel stores, for k = 0..K-1,
- * the 32 weights of input feature k: [panel][k][32]. A kernel streams one panel front to back (one
- * sequential stream for the hardware prefetcher, no horizontal sums) while holding up to 8 rows x 32
- * columns of accumulators in registers, so each weight loaded is used by every row of the batch.
- * Storage types:
- *   WK_F32   32 floats per k.
- *   WK_BF16  stored by pairs of inputs: for k = 0, 2, 4.., 32 columns x (k, k+1), 32-bit lane c holding
- *            column c's weight for k (low half) and k+1 (high half). A shift and an and split a lane into
- *            two f32 for FMA; vdpbf16ps (the AVX512_BF16 path) multiplies the pair by the same pair of
- *            activations in one instruction. An odd K is padded with a zero input.
- *   WK_INT8  32 int8 per k with one f32 scale per column (symmetric, max |w| / 127 per output row),
- *            applied to the finished dot products.
+ * Packed layout: the out-features are cut into panels of 32 columns; a panel stores its columns' weights
+ * input by input, g consecutive inputs of a column side by side: [panel][k / g][32][g]. A kernel
+ * streams one panel front to back (one sequential stream for the hardware prefetcher, no horizontal sums)
+ * while holding up to 8 rows x 32 columns of accumulators in registers, so each weight loaded is used by
+ * every row of the batch. Storage types:
+ *   WK_F32   g = 1: 32 floats per k.
+ *   WK_BF16  g = 2: 32-bit lane c holds column c's weight for k (low half) and k+1 (high half). A shift and an
+ *            and split a lane into two f32 for FMA; vdpbf16ps (the AVX512_BF16 path) multiplies the pair by the
+ *            same pair of activations in one instruction. An odd K is padded with a zero input.
+ *   WK_INT8  g = 4: one f32 scale per column (symmetric, max |w| / 127 per output row), K padded with zero
+ *            inputs to a multiple of 4, so one 64-byte load holds 16 columns x 4 inputs, the operand of
+ *            vpdpbusd (AVX512_VNNI). The activations are quantized too (W8A8), per row (token) at every product:
+ *            q = rint(x / s), s = max |x| / 127. vpdpbusd multiplies unsigned by signed bytes, so they are stored
+ *            as the u8 q + 128 and each column's int32 sum starts at -128 x its weight sum (offsets): the
+ *            correction depends on the column only, so it is fixed at load and costs nothing in the loop, and
+ *            the weights stay plain int8 for every other reader. The sums are exact, so every path gets the same
+ *            integer; the epilogue turns it into (float)sum * s_row * s_col.
  * Every output element is one accumulator summed over k in order, so a row's result does not depend
  * on which other rows share the step or which thread ran it.
  */
@@ -25,18 +30,22 @@
 #include "pool.h"
 
 #define PANEL 32
+#define WK_INT8_MAX_K 32768
 
 typedef struct {
     int32_t k;         // in features
-    int32_t kp;        // k rounded up to the storage's input granularity (even for WK_BF16): panel stride
+    int32_t kp;        // k rounded up to the storage's group of inputs g: panel stride
     int32_t n;         // packed columns (a multiple of PANEL)
     int32_t n_panels;  // n / PANEL
     int32_t dtype;     // WK_F32, WK_BF16 or WK_INT8
-    void* data;        // n_panels * k * PANEL elements
+    void* data;        // n_panels * kp * PANEL elements
     float* scales;     // WK_INT8: (n) per-column scales; NULL otherwise
+    int32_t* offsets;  // WK_INT8: (n) -128 x each column's sum of int8 weights; NULL otherwise
 } packed;
 
 // Allocates room for at least n_cols columns of k inputs (2 MiB aligned, huge pages advised), zeroed.
+// WK_INT8 takes k <= WK_INT8_MAX_K: an int32 sum, from its start -128 x sum(w) through the k products
+// (q + 128) w, stays within 383 x 127 x k < 2^31.
 int32_t packed_alloc(packed* w, int32_t k, int32_t n_cols, int32_t dtype);
 void packed_free(packed* w);
 
@@ -55,12 +64,13 @@ typedef enum {
 } epilogue;
 
 // out[m, c] for m < n_rows, c < n_out; x is (n_rows, w->k) with row stride ldx, out has row stride ldo.
-// n_out <= w->n (w->n / 2 for EPI_SWIGLU). p may be NULL (run on the caller). pairs: scratch for the activations
-// as bf16 pairs, gemm_pairs_size(w, n_rows) uint32 (used on the AVX512_BF16 path with bf16 weights; else may be NULL).
+// n_out <= w->n (w->n / 2 for EPI_SWIGLU). p may be NULL (run on the caller). scratch: gemm_scratch_bytes(w->k, n_rows)
+// bytes where the activations are converted once per call (bf16 pairs for bf16 weights on the AVX512_BF16 path,
+// int8 for int8 weights on every path); may be NULL for f32 weights.
 void gemm(pool* p, int32_t path, const packed* w, const float* x, int32_t ldx, int32_t n_rows, float* out,
-          int32_t ldo, int32_t n_out, epilogue e, uint32_t* pairs);
+          int32_t ldo, int32_t n_out, epilogue e, void* scratch);
 
-// uint32 of activation pairs gemm needs for n_rows rows of k inputs.
-int64_t gemm_pairs_size(int32_t k, int32_t n_rows);
+// Bytes of scratch gemm needs for n_rows rows of k inputs.
+int64_t gemm_scratch_bytes(int32_t k, int32_t n_rows);
 
 #endif // WK_GEMM_H

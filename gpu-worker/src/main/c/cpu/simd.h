@@ -11,16 +11,20 @@
 #include <stdint.h>
 
 // AVX512_BF16 is AVX-512 plus, for bf16-stored weights, products in bf16 (vdpbf16ps: activations rounded to
-// bf16, products summed in f32), twice the multiply-adds per instruction of f32 FMA.
-enum { SIMD_SCALAR = 0, SIMD_AVX2 = 1, SIMD_AVX512 = 2, SIMD_AVX512_BF16 = 3, SIMD_N_PATHS = 4 };
+// bf16, products summed in f32), twice the multiply-adds per instruction of f32 FMA. AVX512_VNNI is AVX-512
+// plus, for int8-stored weights, vpdpbusd (4 byte products summed into each int32 lane), four times the
+// multiply-adds per instruction of f32 FMA; its results equal every other path's (gemm.h). Each extension
+// changes only its own storage type, so a model takes the best path for its weights.
+enum { SIMD_SCALAR = 0, SIMD_AVX2 = 1, SIMD_AVX512 = 2, SIMD_AVX512_BF16 = 3, SIMD_AVX512_VNNI = 4, SIMD_N_PATHS = 5 };
 
 // True for the paths that may use AVX-512F.
 static inline int simd_has_avx512(int32_t path) { return path >= SIMD_AVX512; }
 
 // 1 if this CPU (and OS) can run the path.
 int32_t simd_path_supported(int32_t path);
-// The fastest supported path, or the one WEIR_SIMD (scalar|avx2|avx512) forces if supported.
-int32_t simd_best_path(void);
+// The fastest supported path for weights stored as dtype (WK_F32, WK_BF16, WK_INT8), or the one WEIR_SIMD
+// (a simd_path_name) forces if supported.
+int32_t simd_best_path(int32_t dtype);
 const char* simd_path_name(int32_t path);
 
 #define AVX2_FN __attribute__((target("avx2,fma"), always_inline)) static inline

@@ -52,7 +52,7 @@ struct wk_model {
     float* ao;              // (max_batch, q_dim) attention output
     float* hb;              // (max_batch, hidden_dim) silu(gate) * up
     float* scratch;         // (n_threads, group, max_seq_len + 16) attention scores
-    uint32_t* pairs;        // activations as bf16 pairs, for bf16 weights on the AVX512_BF16 path
+    void* gemm_scratch;     // the products' activations converted to the weights' arithmetic (bf16 pairs, int8)
     int64_t scratch_stride; // floats per thread
 };
 
@@ -74,7 +74,7 @@ static void free_model(wk_model* m) {
     packed_free(&m->lm_head);
     kv_pool_free(&m->kv);
     float* bufs[] = {m->embeddings, m->attn_norm, m->ffn_norm, m->final_norm, m->rope, m->x, m->xb, m->qkv_out, m->ao,
-                     m->hb, m->scratch, (float*)m->pairs};
+                     m->hb, m->scratch, m->gemm_scratch};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) free(bufs[i]);
     wk_state_free(&m->st);
     free(m);
@@ -117,9 +117,9 @@ static int32_t build_model(wk_model* m) {
     m->hb = alloc_f32(B * c->hidden_dim);
     m->scratch = alloc_f32(m->pool.n_threads * m->scratch_stride);
     int32_t widest = c->dim > c->hidden_dim ? c->dim : c->hidden_dim;
-    m->pairs = wk_alloc_huge((size_t)gemm_pairs_size(widest > q_dim ? widest : q_dim, (int32_t)B) * sizeof(uint32_t));
+    m->gemm_scratch = wk_alloc_huge((size_t)gemm_scratch_bytes(widest > q_dim ? widest : q_dim, (int32_t)B));
     if ((!c->tied_embeddings && !m->embeddings) || !m->attn_norm || !m->ffn_norm || !m->final_norm || !m->rope || !m->x ||
-        !m->xb || !m->qkv_out || !m->ao || !m->hb || !m->scratch || !m->pairs)
+        !m->xb || !m->qkv_out || !m->ao || !m->hb || !m->scratch || !m->gemm_scratch)
         return wk_fail(WK_ERR_NOMEM, "wk_model_create: out of memory for weights and activations");
     wk_rope_table(c, m->rope);
     return WK_OK;
@@ -270,20 +270,20 @@ static int32_t cpu_step(void* model, const wk_batch* b, float* logits) {
     embed(m, b);
     for (int32_t l = 0; l < c->n_layers; l++) {
         rmsnorm(m->xb, m->x, m->attn_norm + (int64_t)l * dim, B, dim, c->rms_eps);
-        gemm(p, path, &m->qkv[l], m->xb, dim, B, m->qkv_out, qkv_n, qkv_n, EPI_STORE, m->pairs);
+        gemm(p, path, &m->qkv[l], m->xb, dim, B, m->qkv_out, qkv_n, qkv_n, EPI_STORE, m->gemm_scratch);
         rope_and_store(m, b, l); // before attention: rows of one sequence see each other
         attention_job aj = {m, b, l};
         pool_run(p, (int64_t)B * c->n_kv_heads, attention_range, &aj);
-        gemm(p, path, &m->wo[l], m->ao, q_dim, B, m->x, dim, dim, EPI_ADD, m->pairs);
+        gemm(p, path, &m->wo[l], m->ao, q_dim, B, m->x, dim, dim, EPI_ADD, m->gemm_scratch);
 
         rmsnorm(m->xb, m->x, m->ffn_norm + (int64_t)l * dim, B, dim, c->rms_eps);
-        gemm(p, path, &m->gate_up[l], m->xb, dim, B, m->hb, hidden, hidden, EPI_SWIGLU, m->pairs);
-        gemm(p, path, &m->down[l], m->hb, hidden, B, m->x, dim, dim, EPI_ADD, m->pairs);
+        gemm(p, path, &m->gate_up[l], m->xb, dim, B, m->hb, hidden, hidden, EPI_SWIGLU, m->gemm_scratch);
+        gemm(p, path, &m->down[l], m->hb, hidden, B, m->x, dim, dim, EPI_ADD, m->gemm_scratch);
     }
     if (b->n_logits == 0) return WK_OK;
     for (int32_t i = 0; i < b->n_logits; i++)
         rmsnorm_row(m->xb + (int64_t)i * dim, m->x + (int64_t)b->logit_rows[i] * dim, m->final_norm, dim, c->rms_eps);
-    gemm(p, path, &m->lm_head, m->xb, dim, b->n_logits, logits, c->vocab_size, c->vocab_size, EPI_STORE, m->pairs);
+    gemm(p, path, &m->lm_head, m->xb, dim, b->n_logits, logits, c->vocab_size, c->vocab_size, EPI_STORE, m->gemm_scratch);
     if (b->argmax) {
         argmax_job aj = {logits, c->vocab_size, b->argmax, path};
         pool_run(p, b->n_logits, argmax_range, &aj);
@@ -300,7 +300,9 @@ WK_API int32_t wk_device_count(void) { return 1; }
 
 WK_API const char* wk_backend_info(void) {
     static _Thread_local char info[128];
-    snprintf(info, sizeof info, "cpu: %s kernels, %d threads", simd_path_name(simd_best_path()), pool_default_threads());
+    snprintf(info, sizeof info, "cpu: %s kernels (bf16 weights: %s, int8: %s), %d threads",
+             simd_path_name(simd_best_path(WK_F32)), simd_path_name(simd_best_path(WK_BF16)),
+             simd_path_name(simd_best_path(WK_INT8)), pool_default_threads());
     return info;
 }
 
@@ -312,7 +314,7 @@ WK_API int32_t wk_model_create_ex(const wk_config* cfg, const wk_options* opts, 
     int32_t rc = wk_state_build(&m->st, cfg, opts);
     if (rc == WK_OK) rc = pool_build(&m->pool, pool_default_threads());
     if (rc == WK_OK) {
-        m->path = simd_best_path();
+        m->path = simd_best_path(m->st.opts.weight_dtype);
         rc = build_model(m);
     }
     if (rc != WK_OK) {
@@ -410,7 +412,7 @@ __attribute__((target("avx2"))) static float read_sum_256(const float* p, int64_
 static void read_range(void* ctx, int64_t start, int64_t end, int32_t tid) {
     read_job* j = ctx;
     int64_t per = READ_CHUNK / sizeof(float);
-    int32_t path = simd_best_path();
+    int32_t path = simd_best_path(WK_F32);
     float s = 0.0f;
     for (int64_t item = start; item < end; item++) {
         const float* p = j->buf + item * per;
@@ -480,7 +482,7 @@ __attribute__((target("avx2,fma"))) static float fma_256(int64_t iters) {
 
 static void fma_range(void* ctx, int64_t start, int64_t end, int32_t tid) {
     fma_job* j = ctx;
-    int32_t path = simd_best_path();
+    int32_t path = simd_best_path(WK_F32);
     for (int64_t item = start; item < end; item++) {
         if (simd_has_avx512(path)) j->out[tid % 256] += fma_512(j->iters);
         else if (path == SIMD_AVX2) j->out[tid % 256] += fma_256(j->iters);
@@ -500,7 +502,7 @@ WK_API int32_t wk_bench_fma_peak(int32_t millis, double* gflop_per_s) {
         pool_free(&pl);
         return rc;
     }
-    int32_t path = simd_best_path();
+    int32_t path = simd_best_path(WK_F32);
     fma_job job = {1 << 16, simd_has_avx512(path) ? 16 : path == SIMD_AVX2 ? 8 : 1, {0}};
     int64_t items = (int64_t)pl.n_threads * 8;
     double best = 0, start = seconds();
@@ -541,13 +543,13 @@ WK_API int32_t wk_test_gemm(int32_t path, int32_t dtype, float* out, const float
         return rc;
     }
     packed_set_rows(&pw, w, d, 0, 0);
-    uint32_t* pairs = malloc((size_t)gemm_pairs_size(n, m) * sizeof(uint32_t));
-    if (!pairs) {
+    void* scratch = malloc((size_t)gemm_scratch_bytes(n, m));
+    if (!scratch) {
         packed_free(&pw);
         return wk_fail(WK_ERR_NOMEM, "wk_test_gemm: out of memory");
     }
-    gemm(NULL, path, &pw, x, n, m, out, d, d, EPI_STORE, pairs);
-    free(pairs);
+    gemm(NULL, path, &pw, x, n, m, out, d, d, EPI_STORE, scratch);
+    free(scratch);
     packed_free(&pw);
     return WK_OK;
 }

@@ -14,7 +14,10 @@ import org.junit.jupiter.api.Test;
  * equals a double-precision reference computed here, from the same inputs, within f32 rounding. Quantized
  * storage is checked against the reference on the quantized weights (bf16 rounding, int8 with a per-row scale of
  * max|w| / 127), so the test checks the kernels, not the quantization error. Path 3 (AVX512_BF16) multiplies bf16
- * weights by activations rounded to bf16: its reference rounds them too.
+ * weights by activations rounded to bf16: its reference rounds them too. The CPU multiplies int8 weights by
+ * activations quantized to int8 per row (W8A8) on every path, in exact integer sums: each path must return
+ * {@link #w8a8}'s floats bit for bit (so every SIMD path equals the scalar one), and those are within the
+ * activations' rounding of the reference.
  */
 class KernelPathsTest {
     // {m rows, n inputs, d outputs}: tails of every kind (rows past 8, columns past 32, odd n)
@@ -27,13 +30,18 @@ class KernelPathsTest {
         return a;
     }
 
+    /** The symmetric int8 scale of a[from..from + n): max |a| / 127 (1 when all are zero). */
+    static float int8Scale(float[] a, int from, int n) {
+        float amax = 0;
+        for (int j = from; j < from + n; j++) amax = Math.max(amax, Math.abs(a[j]));
+        return amax > 0 ? amax / 127f : 1f;
+    }
+
     /** The weights the kernels hold after storing {@code w} (d rows of n) as {@code storage}. */
     static float[] stored(float[] w, int n, int d, WeightStorage storage) {
         float[] out = w.clone();
         for (int row = 0; row < d; row++) {
-            float amax = 0;
-            for (int j = 0; j < n; j++) amax = Math.max(amax, Math.abs(w[row * n + j]));
-            float scale = amax > 0 ? amax / 127f : 1f;
+            float scale = int8Scale(w, row * n, n);
             for (int j = 0; j < n; j++) {
                 int i = row * n + j;
                 out[i] = switch (storage) {
@@ -46,7 +54,34 @@ class KernelPathsTest {
         return out;
     }
 
-    private static List<String> checkGemm(KernelLibrary lib, int[] paths) {
+    private static int[] int8(float[] a, int rows, int n, float[] scales) {
+        int[] q = new int[a.length];
+        for (int row = 0; row < rows; row++) {
+            scales[row] = int8Scale(a, row * n, n);
+            for (int j = 0; j < n; j++) q[row * n + j] = (int) Math.rint(a[row * n + j] / scales[row]);
+        }
+        return q;
+    }
+
+    /**
+     * The CPU's product with int8 weights (gemm.h): x and w quantized per row, q = rint(v / s) with s = max |v| /
+     * 127, the integer sum of q_x q_w, then (float) sum * s_x * s_w in f32.
+     */
+    static float[] w8a8(float[] x, float[] w, int m, int n, int d) {
+        float[] xs = new float[m], ws = new float[d];
+        int[] qx = int8(x, m, n, xs), qw = int8(w, d, n, ws);
+        float[] out = new float[m * d];
+        for (int row = 0; row < m; row++)
+            for (int i = 0; i < d; i++) {
+                int sum = 0;
+                for (int j = 0; j < n; j++) sum += qx[row * n + j] * qw[i * n + j];
+                out[row * d + i] = (float) sum * xs[row] * ws[i];
+            }
+        return out;
+    }
+
+    /** w8a8: whether the library quantizes the activations of int8 products (the CPU does, CUDA does not). */
+    private static List<String> checkGemm(KernelLibrary lib, int[] paths, boolean w8a8) {
         SplittableRandom r = new SplittableRandom(42);
         List<String> ran = new ArrayList<>();
         for (WeightStorage storage : WeightStorage.values()) {
@@ -54,22 +89,29 @@ class KernelPathsTest {
                 int m = s[0], n = s[1], d = s[2];
                 float[] x = gaussian(r, m * n), w = gaussian(r, n * d), q = stored(w, n, d, storage);
                 float[] xBf16 = stored(x, x.length, 1, WeightStorage.BF16);
+                boolean a8 = w8a8 && storage == WeightStorage.INT8;
+                float[] exact = a8 ? w8a8(x, w, m, n, d) : null;
                 for (int path : paths) {
                     float[] out = new float[m * d];
                     if (!lib.testGemm(path, storage, out, x, w, m, n, d)) continue;
                     float[] xs = path == 3 && storage == WeightStorage.BF16 ? xBf16 : x;
                     String what = lib.name() + " path " + path + " " + storage;
                     if (!ran.contains(what)) ran.add(what);
-                    for (int row = 0; row < m; row++)
+                    for (int row = 0; row < m; row++) {
+                        // int8 activations: each x off by at most half its row's scale
+                        double xErr = a8 ? int8Scale(x, row * n, n) / 2.0 : 0;
                         for (int i = 0; i < d; i++) {
-                            double ref = 0, scale = 0;
+                            String at = what + " m=" + m + " n=" + n + " d=" + d + " at (" + row + ", " + i + ")";
+                            double ref = 0, scale = 0, quantErr = 0;
                             for (int j = 0; j < n; j++) {
                                 ref += (double) xs[row * n + j] * q[i * n + j];
                                 scale += Math.abs((double) xs[row * n + j] * q[i * n + j]);
+                                quantErr += xErr * Math.abs(q[i * n + j]);
                             }
-                            assertEquals(ref, out[row * d + i], 2e-6 * scale + 1e-6,
-                                    what + " m=" + m + " n=" + n + " d=" + d + " at (" + row + ", " + i + ")");
+                            if (a8) assertEquals(exact[row * d + i], out[row * d + i], at);
+                            assertEquals(ref, out[row * d + i], quantErr + 2e-6 * scale + 1e-6, at);
                         }
+                    }
                 }
             }
         }
@@ -78,16 +120,38 @@ class KernelPathsTest {
 
     @Test
     void cpuGemmPathsMatchTheReference() {
-        List<String> ran = checkGemm(KernelLibrary.load(Backend.CPU), new int[] {0, 1, 2, 3});
+        List<String> ran = checkGemm(KernelLibrary.load(Backend.CPU), new int[] {0, 1, 2, 3, 4}, true);
         System.out.println("cpu gemm paths checked: " + ran);
         assertTrue(ran.contains("cpu path 0 F32") && ran.contains("cpu path 0 INT8"), ran.toString());
+    }
+
+    @Test
+    void cpuInt8RowsWithANonFiniteInputGiveNaN() {
+        KernelLibrary lib = KernelLibrary.load(Backend.CPU);
+        int m = 3, n = 40, d = 33;
+        SplittableRandom r = new SplittableRandom(3);
+        float[] w = gaussian(r, n * d);
+        for (float bad : new float[] {Float.NaN, Float.POSITIVE_INFINITY}) {
+            float[] x = gaussian(r, m * n);
+            float[] exact = w8a8(x, w, m, n, d);
+            x[n + 7] = bad; // row 1
+            for (int path = 0; path < 5; path++) {
+                float[] out = new float[m * d];
+                if (!lib.testGemm(path, WeightStorage.INT8, out, x, w, m, n, d)) continue;
+                for (int i = 0; i < m * d; i++) {
+                    String at = "path " + path + " with " + bad + " at " + i;
+                    if (i / d == 1) assertTrue(Float.isNaN(out[i]), at);
+                    else assertEquals(exact[i], out[i], at);
+                }
+            }
+        }
     }
 
     @Test
     void cudaGemmMatchesTheReference() {
         String why = BackendSelector.cudaUnavailableReason();
         assumeTrue(why == null, "CUDA gemm test skipped: " + why);
-        List<String> ran = checkGemm(KernelLibrary.load(Backend.CUDA), new int[] {1});
+        List<String> ran = checkGemm(KernelLibrary.load(Backend.CUDA), new int[] {1}, false);
         assertEquals(3, ran.size(), ran.toString());
     }
 
@@ -140,7 +204,7 @@ class KernelPathsTest {
 
     @Test
     void cpuPagedAttentionEqualsDenseAttention() {
-        List<String> ran = checkAttention(KernelLibrary.load(Backend.CPU), new int[] {0, 1, 2, 3});
+        List<String> ran = checkAttention(KernelLibrary.load(Backend.CPU), new int[] {0, 1, 2, 3, 4});
         System.out.println("cpu attention paths checked: " + ran);
         assertTrue(ran.contains("path 0"));
     }

@@ -17,7 +17,7 @@ class MatmulPathsTest {
 
     @Test
     void cpuPathsMatchTheScalarReference() {
-        List<String> ran = checkPaths(KernelLibrary.load(Backend.CPU), 3);
+        List<String> ran = checkPaths(KernelLibrary.load(Backend.CPU), 5);
         System.out.println("cpu matmul paths checked: " + ran);
         assertTrue(ran.contains("path 0"));
     }
