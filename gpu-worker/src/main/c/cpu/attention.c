@@ -51,6 +51,10 @@ static inline void prefetch_tile(const kv_pool* kv, const char* tile) {
     for (int64_t i = 0; i < bytes; i += 64) __builtin_prefetch(tile + i, 0, 2);
 }
 
+void kv_prefetch(const kv_pool* kv, int32_t layer, int32_t block, int32_t kvh) {
+    prefetch_tile(kv, tile_at(kv, layer, block, kvh));
+}
+
 static uint16_t f32_to_bf16(float f) {
     uint32_t bits;
     memcpy(&bits, &f, 4);

@@ -34,6 +34,10 @@ size_t kv_pool_bytes(const kv_pool* kv);
 void kv_write(const kv_pool* kv, int32_t layer, int32_t block, int32_t offset, int32_t kvh, const float* k,
               const float* v);
 
+// Asks for the tile of (layer, block, kv head) ahead of its use (the first block of the next item: attend
+// prefetches each next block itself).
+void kv_prefetch(const kv_pool* kv, int32_t layer, int32_t block, int32_t kvh);
+
 // Causal attention of one row for the `group` query heads sharing kv head kvh:
 // out[h] = softmax(q[h] . k_t * scale, t = 0..pos) . v_t, reading positions through `table`.
 // q and out hold group * head_dim floats. One pass over the positions (online softmax).
