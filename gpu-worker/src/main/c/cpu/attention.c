@@ -2,8 +2,8 @@
  * attention.c: paged KV cache writes and attention (scalar, AVX2, AVX-512). See attention.h.
  * One pass per (row, kv head) with an online softmax: per chunk of positions (one per vector of scores),
  * every query head of the group takes its scores, raises its running max if they exceed it (rescaling
- * what it has summed so far), and adds exp(score - max) times the values. Each tile is read once for the
- * whole group, straight after the next block's tile was asked for. Scores of positions past `pos` are
+ * what it has summed so far), and adds exp(score - max) times the values. Each chunk is read once for the
+ * whole group, after the next chunk was asked for. Scores of positions past `pos` are
  * masked, so stale data in a block's unused tail never matters.
  */
 #include "attention.h"
@@ -43,16 +43,26 @@ static inline const char* tile_at(const kv_pool* kv, int32_t layer, int32_t bloc
            (((int64_t)layer * kv->n_blocks + block) * kv->n_kv_heads + kvh) * kv->tile_elems * elem_bytes(kv->dtype);
 }
 
-// A sequence's blocks lie anywhere in the pool, so the hardware prefetcher would start cold on each one:
-// ask for the next tile's lines while this one is used. Into L2 (prefetcht1): prefetches into L1 hold the few
-// L1 miss buffers and stall the loads of the tile in use (1.4x slower on Zen 4).
-static inline void prefetch_tile(const kv_pool* kv, const char* tile) {
-    int64_t bytes = kv->tile_elems * elem_bytes(kv->dtype);
-    for (int64_t i = 0; i < bytes; i += 64) __builtin_prefetch(tile + i, 0, 2);
+static inline void prefetch_bytes(const char* p, int64_t bytes) {
+    for (int64_t i = 0; i < bytes; i += 64) __builtin_prefetch(p + i, 0, 2);
 }
 
-void kv_prefetch(const kv_pool* kv, int32_t layer, int32_t block, int32_t kvh) {
-    prefetch_tile(kv, tile_at(kv, layer, block, kvh));
+// Asks for the keys and values of positions [p, min(p + 16, n)) of a row (p a multiple of 16), one chunk ahead of
+// their use: a sequence's blocks lie anywhere in the pool, so the hardware prefetcher would start cold on each one.
+// Into L2 (prefetcht1): into L1, prefetches hold the few L1 miss buffers and stall the loads in flight (1.4x
+// slower on Zen 4).
+static inline void prefetch_positions(const kv_pool* kv, int32_t layer, const int32_t* table, int32_t kvh, int32_t p,
+                                      int32_t n) {
+    int64_t es = elem_bytes(kv->dtype), hd = kv->head_dim, bs = kv->block_size, j = p % bs;
+    const char* tile = tile_at(kv, layer, table[p / bs], kvh);
+    if (bs == 16) prefetch_bytes(tile, hd * bs * es); // the key rows of a one-chunk block are contiguous
+    else
+        for (int64_t i = 0; i < hd; i++) __builtin_prefetch(tile + (i * bs + j) * es, 0, 2);
+    prefetch_bytes(tile + (hd * bs + j * hd) * es, (n - p < 16 ? n - p : 16) * hd * es);
+}
+
+void kv_prefetch(const kv_pool* kv, int32_t layer, const int32_t* table, int32_t pos, int32_t kvh) {
+    prefetch_positions(kv, layer, table, kvh, 0, pos + 1);
 }
 
 static uint16_t f32_to_bf16(float f) {
@@ -148,7 +158,7 @@ AVX512_FN void attend_avx512_body(const kv_pool* kv, int32_t layer, const int32_
     for (int32_t t0 = 0; t0 < n; t0 += 16) {
         int32_t j0 = t0 % bs, valid = n - t0 < 16 ? n - t0 : 16;
         const char* tile = tile_at(kv, layer, table[t0 / bs], kvh);
-        if (j0 == 0 && t0 + bs < n) prefetch_tile(kv, tile_at(kv, layer, table[t0 / bs + 1], kvh));
+        if (t0 + 16 < n) prefetch_positions(kv, layer, table, kvh, t0 + 16, n); // the next chunk
         __mmask16 live = (__mmask16)(valid == 16 ? 0xffff : (1u << valid) - 1);
         const char* keys = tile + j0 * es;
         const char* vals = tile + ((int64_t)hd * bs + (int64_t)j0 * hd) * es;
@@ -238,7 +248,7 @@ AVX2_FN void attend_avx2_body(const kv_pool* kv, int32_t layer, const int32_t* t
     for (int32_t t0 = 0; t0 < n; t0 += 8) {
         int32_t j0 = t0 % bs, valid = n - t0 < 8 ? n - t0 : 8;
         const char* tile = tile_at(kv, layer, table[t0 / bs], kvh);
-        if (j0 == 0 && t0 + bs < n) prefetch_tile(kv, tile_at(kv, layer, table[t0 / bs + 1], kvh));
+        if (t0 % 16 == 0 && t0 + 16 < n) prefetch_positions(kv, layer, table, kvh, t0 + 16, n);
         __m256 live = _mm256_castsi256_ps(mask256(valid));
         const char* keys = tile + j0 * es;
         const char* vals = tile + ((int64_t)hd * bs + (int64_t)j0 * hd) * es;

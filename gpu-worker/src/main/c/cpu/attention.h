@@ -3,7 +3,7 @@
  *
  * The cache is a pool of fixed-size blocks shared by all sequences; a sequence's block table maps its
  * position p to block table[p / block_size], offset p % block_size. Each (layer, block, kv head) is one
- * contiguous tile, keys then values, so attention streams one region per block (and prefetches the next):
+ * contiguous tile, keys then values, so attention streams one region per block:
  *   keys    transposed, [head_dim][block_size]: the scores of 16 positions are one vector of FMAs, no
  *           horizontal sums;
  *   values  position-major, [block_size][head_dim], for the weighted sum.
@@ -34,9 +34,9 @@ size_t kv_pool_bytes(const kv_pool* kv);
 void kv_write(const kv_pool* kv, int32_t layer, int32_t block, int32_t offset, int32_t kvh, const float* k,
               const float* v);
 
-// Asks for the tile of (layer, block, kv head) ahead of its use (the first block of the next item: attend
-// prefetches each next block itself).
-void kv_prefetch(const kv_pool* kv, int32_t layer, int32_t block, int32_t kvh);
+// Asks for the first positions of a row's keys and values for kv head kvh ahead of attend (which, once started,
+// asks for each next chunk of positions itself).
+void kv_prefetch(const kv_pool* kv, int32_t layer, const int32_t* table, int32_t pos, int32_t kvh);
 
 // Causal attention of one row for the `group` query heads sharing kv head kvh:
 // out[h] = softmax(q[h] . k_t * scale, t = 0..pos) . v_t, reading positions through `table`.

@@ -237,9 +237,9 @@ static void attention_range(void* ctx, int64_t start, int64_t end, int32_t tid) 
             rope_heads(m, k, 1, pos);
             kv_write(&m->kv, j->layer, j->b->tables[r][pos / bs], pos % bs, g, k, k + kv_dim);
         }
-        if (j->attend && item + 1 < end) {
+        if (j->attend && item + 1 < end) { // the next item's blocks lie elsewhere
             int32_t rn = (int32_t)((item + 1) / c->n_kv_heads), gn = (int32_t)((item + 1) % c->n_kv_heads);
-            kv_prefetch(&m->kv, j->layer, j->b->tables[rn][0], gn);
+            kv_prefetch(&m->kv, j->layer, j->b->tables[rn], j->b->positions[rn], gn);
         }
         if (j->attend)
             attend(m->path, &m->kv, j->layer, j->b->tables[r], pos, g, group, q, scale,
