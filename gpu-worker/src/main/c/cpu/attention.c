@@ -63,6 +63,7 @@ static inline void prefetch_positions(const kv_pool* kv, int32_t layer, const in
 
 void kv_prefetch(const kv_pool* kv, int32_t layer, const int32_t* table, int32_t pos, int32_t kvh) {
     prefetch_positions(kv, layer, table, kvh, 0, pos + 1);
+    if (pos >= 16) prefetch_positions(kv, layer, table, kvh, pos / 16 * 16, pos + 1);
 }
 
 static uint16_t f32_to_bf16(float f) {
@@ -136,21 +137,22 @@ static void attend_scalar(const kv_pool* kv, int32_t layer, const int32_t* table
 
 #define A512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl")))
 
+AVX512_FN __m512 widen16(__m256i h) { return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16)); }
+
 // 16 elements at p as f32; the masked form reads only the lanes in mk and zeroes the others.
 AVX512_FN __m512 load16(const char* p, const int bf16) {
-    if (bf16) return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const void*)p)), 16));
-    return _mm512_loadu_ps(p);
+    return bf16 ? widen16(_mm256_loadu_si256((const void*)p)) : _mm512_loadu_ps(p);
 }
 
 AVX512_FN __m512 load16m(const char* p, __mmask16 mk, const int bf16) {
-    if (bf16) return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(mk, p)), 16));
-    return _mm512_maskz_loadu_ps(mk, p);
+    return bf16 ? widen16(_mm256_maskz_loadu_epi16(mk, p)) : _mm512_maskz_loadu_ps(mk, p);
 }
 
 AVX512_FN void attend_avx512_body(const kv_pool* kv, int32_t layer, const int32_t* table, int32_t pos, int32_t kvh,
                                   int32_t group, const float* q, float scale, float* out, const int bf16) {
     const int64_t es = bf16 ? 2 : 4;
     int32_t hd = kv->head_dim, bs = kv->block_size, n = pos + 1, nv = (hd + 15) / 16;
+    int64_t krow = bs * es, vrow = hd * es; // bytes from one key dimension / value position to the next
     __mmask16 tail = (__mmask16)(hd % 16 == 0 ? 0xffff : (1u << (hd % 16)) - 1);
     float max[group], sum[group];
     for (int32_t h = 0; h < group; h++) max[h] = -INFINITY, sum[h] = 0.0f;
@@ -169,19 +171,19 @@ AVX512_FN void attend_avx512_body(const kv_pool* kv, int32_t layer, const int32_
             int32_t i = 0;
             for (; i + 4 <= hd; i += 4)
                 for (int u = 0; u < 4; u++)
-                    acc[u] = _mm512_fmadd_ps(_mm512_set1_ps(qh[i + u]), load16(keys + (int64_t)(i + u) * bs * es, bf16), acc[u]);
-            for (; i < hd; i++)
-                acc[0] = _mm512_fmadd_ps(_mm512_set1_ps(qh[i]), load16(keys + (int64_t)i * bs * es, bf16), acc[0]);
+                    acc[u] = _mm512_fmadd_ps(_mm512_set1_ps(qh[i + u]), load16(keys + (i + u) * krow, bf16), acc[u]);
+            for (; i < hd; i++) acc[0] = _mm512_fmadd_ps(_mm512_set1_ps(qh[i]), load16(keys + i * krow, bf16), acc[0]);
             __m512 s = _mm512_mul_ps(_mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3])),
                                      _mm512_set1_ps(scale));
             s = _mm512_mask_blend_ps(live, _mm512_set1_ps(-INFINITY), s);
             float cmax = _mm512_reduce_max_ps(s);
             if (cmax > max[h]) { // a new max: what was summed so far shrinks by exp(old - new)
                 float a = expf(max[h] - cmax);
+                __m512 av = _mm512_set1_ps(a);
                 sum[h] *= a;
                 for (int32_t c = 0; c < nv; c++) {
                     __mmask16 mk = c == nv - 1 ? tail : 0xffff;
-                    _mm512_mask_storeu_ps(o + 16 * c, mk, _mm512_mul_ps(_mm512_set1_ps(a), _mm512_maskz_loadu_ps(mk, o + 16 * c)));
+                    _mm512_mask_storeu_ps(o + 16 * c, mk, _mm512_mul_ps(av, _mm512_maskz_loadu_ps(mk, o + 16 * c)));
                 }
                 max[h] = cmax;
             }
@@ -195,10 +197,10 @@ AVX512_FN void attend_avx512_body(const kv_pool* kv, int32_t layer, const int32_
                 __m512 a0 = _mm512_maskz_loadu_ps(mk, o + 16 * c), a1 = _mm512_setzero_ps();
                 int32_t t = 0;
                 for (; t + 2 <= valid; t += 2) {
-                    a0 = _mm512_fmadd_ps(_mm512_set1_ps(pt[t]), load16m(vc + (int64_t)t * hd * es, mk, bf16), a0);
-                    a1 = _mm512_fmadd_ps(_mm512_set1_ps(pt[t + 1]), load16m(vc + (int64_t)(t + 1) * hd * es, mk, bf16), a1);
+                    a0 = _mm512_fmadd_ps(_mm512_set1_ps(pt[t]), load16m(vc + t * vrow, mk, bf16), a0);
+                    a1 = _mm512_fmadd_ps(_mm512_set1_ps(pt[t + 1]), load16m(vc + (t + 1) * vrow, mk, bf16), a1);
                 }
-                if (t < valid) a0 = _mm512_fmadd_ps(_mm512_set1_ps(pt[t]), load16m(vc + (int64_t)t * hd * es, mk, bf16), a0);
+                if (t < valid) a0 = _mm512_fmadd_ps(_mm512_set1_ps(pt[t]), load16m(vc + t * vrow, mk, bf16), a0);
                 _mm512_mask_storeu_ps(o + 16 * c, mk, _mm512_add_ps(a0, a1));
             }
         }
@@ -226,8 +228,8 @@ A512 static void attend_avx512(const kv_pool* kv, int32_t layer, const int32_t* 
 
 // 8 elements at p as f32; the masked form reads the first n (< 8) and zeroes the others.
 AVX2_FN __m256 load8(const char* p, const int bf16) {
-    if (bf16) return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const void*)p)), 16));
-    return _mm256_loadu_ps((const float*)p);
+    if (!bf16) return _mm256_loadu_ps((const float*)p);
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const void*)p)), 16));
 }
 
 AVX2_FN __m256 load8m(const char* p, int32_t n, const int bf16) {
@@ -241,6 +243,7 @@ AVX2_FN void attend_avx2_body(const kv_pool* kv, int32_t layer, const int32_t* t
                               int32_t group, const float* q, float scale, float* out, const int bf16) {
     const int64_t es = bf16 ? 2 : 4;
     int32_t hd = kv->head_dim, bs = kv->block_size, n = pos + 1, nv = (hd + 7) / 8, rest = hd - 8 * (nv - 1);
+    int64_t krow = bs * es, vrow = hd * es; // bytes from one key dimension / value position to the next
     __m256i tail = mask256(rest);
     float max[group], sum[group];
     for (int32_t h = 0; h < group; h++) max[h] = -INFINITY, sum[h] = 0.0f;
@@ -259,19 +262,20 @@ AVX2_FN void attend_avx2_body(const kv_pool* kv, int32_t layer, const int32_t* t
             int32_t i = 0;
             for (; i + 4 <= hd; i += 4)
                 for (int u = 0; u < 4; u++)
-                    acc[u] = _mm256_fmadd_ps(_mm256_broadcast_ss(qh + i + u), load8(keys + (int64_t)(i + u) * bs * es, bf16), acc[u]);
+                    acc[u] = _mm256_fmadd_ps(_mm256_set1_ps(qh[i + u]), load8(keys + (i + u) * krow, bf16), acc[u]);
             for (; i < hd; i++)
-                acc[0] = _mm256_fmadd_ps(_mm256_broadcast_ss(qh + i), load8(keys + (int64_t)i * bs * es, bf16), acc[0]);
+                acc[0] = _mm256_fmadd_ps(_mm256_broadcast_ss(qh + i), load8(keys + i * krow, bf16), acc[0]);
             __m256 s = _mm256_mul_ps(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])),
                                      _mm256_set1_ps(scale));
             s = _mm256_blendv_ps(_mm256_set1_ps(-INFINITY), s, live);
             float cmax = hmax256(s);
             if (cmax > max[h]) { // a new max: what was summed so far shrinks by exp(old - new)
                 float a = expf(max[h] - cmax);
+                __m256 av = _mm256_set1_ps(a);
                 sum[h] *= a;
                 for (int32_t c = 0; c < nv; c++) {
                     __m256i mk = c == nv - 1 ? tail : mask256(8);
-                    _mm256_maskstore_ps(o + 8 * c, mk, _mm256_mul_ps(_mm256_set1_ps(a), _mm256_maskload_ps(o + 8 * c, mk)));
+                    _mm256_maskstore_ps(o + 8 * c, mk, _mm256_mul_ps(av, _mm256_maskload_ps(o + 8 * c, mk)));
                 }
                 max[h] = cmax;
             }
@@ -287,12 +291,12 @@ AVX2_FN void attend_avx2_body(const kv_pool* kv, int32_t layer, const int32_t* t
                 int32_t t = 0;
                 if (w == 8) {
                     for (; t + 2 <= valid; t += 2) {
-                        a0 = _mm256_fmadd_ps(_mm256_set1_ps(pt[t]), load8(vc + (int64_t)t * hd * es, bf16), a0);
-                        a1 = _mm256_fmadd_ps(_mm256_set1_ps(pt[t + 1]), load8(vc + (int64_t)(t + 1) * hd * es, bf16), a1);
+                        a0 = _mm256_fmadd_ps(_mm256_set1_ps(pt[t]), load8(vc + t * vrow, bf16), a0);
+                        a1 = _mm256_fmadd_ps(_mm256_set1_ps(pt[t + 1]), load8(vc + (t + 1) * vrow, bf16), a1);
                     }
                 }
                 for (; t < valid; t++)
-                    a0 = _mm256_fmadd_ps(_mm256_set1_ps(pt[t]), load8m(vc + (int64_t)t * hd * es, w, bf16), a0);
+                    a0 = _mm256_fmadd_ps(_mm256_set1_ps(pt[t]), load8m(vc + t * vrow, w, bf16), a0);
                 _mm256_maskstore_ps(o + 8 * c, mk, _mm256_add_ps(a0, a1));
             }
         }

@@ -34,8 +34,9 @@ size_t kv_pool_bytes(const kv_pool* kv);
 void kv_write(const kv_pool* kv, int32_t layer, int32_t block, int32_t offset, int32_t kvh, const float* k,
               const float* v);
 
-// Asks for the first positions of a row's keys and values for kv head kvh ahead of attend (which, once started,
-// asks for each next chunk of positions itself).
+// Asks for the cache lines a row at position pos touches first for kv head kvh: where kv_write stores its key and
+// value (a column of transposed keys spans a line per dimension), and where attend starts (which then asks for
+// each next chunk of positions itself).
 void kv_prefetch(const kv_pool* kv, int32_t layer, const int32_t* table, int32_t pos, int32_t kvh);
 
 // Causal attention of one row for the `group` query heads sharing kv head kvh:
