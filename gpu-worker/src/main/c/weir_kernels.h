@@ -70,6 +70,7 @@ typedef struct wk_config {
 // Weight element types. Uploads accept F32, F16 and BF16; storage (wk_options.weight_dtype) is F32,
 // BF16 or INT8 (symmetric per output row, quantized at upload). The CPU backend multiplies INT8 weights by
 // activations quantized to int8 per row at each product (W8A8, integer sums); CUDA by f32 activations.
+// The KV cache (wk_options.kv_dtype) is F32 or BF16.
 typedef enum wk_dtype { WK_F32 = 0, WK_F16 = 1, WK_BF16 = 2, WK_INT8 = 3 } wk_dtype;
 
 // Sizes of a model's native state.
@@ -79,6 +80,8 @@ typedef struct wk_options {
     int32_t n_blocks;     // KV-cache blocks; 0: exactly enough for the slots
     int32_t block_size;   // positions per block, a multiple of 16; 0: 16
     int32_t weight_dtype; // storage of projection and LM-head weights: WK_F32, WK_BF16 or WK_INT8
+    int32_t kv_dtype;     // KV-cache elements: WK_F32, or WK_BF16 (CPU only: half the bytes, keys and values
+                          // rounded to bf16 when written; CUDA answers WK_ERR_UNSUPPORTED)
 } wk_options;
 
 // Weight tensors, in forward-pass order. Shapes, [out, in] row-major:
@@ -187,11 +190,11 @@ WK_API int32_t wk_test_gemm(int32_t path, int32_t dtype, float* out, const float
                             int32_t n, int32_t d);
 
 // Paged attention of one query row at position n_pos - 1 against keys/values k, v (n_pos, n_kv_heads *
-// head_dim, dense) written into blocks table[0..ceil(n_pos / block_size)) of a scratch pool, on path
-// `path`. q and out hold n_heads * head_dim floats.
-WK_API int32_t wk_test_attention(int32_t path, int32_t n_heads, int32_t n_kv_heads, int32_t head_dim,
-                                 int32_t block_size, int32_t n_pos, const int32_t* table, const float* q,
-                                 const float* k, const float* v, float* out);
+// head_dim, dense) written into blocks table[0..ceil(n_pos / block_size)) of a scratch pool holding kv_dtype
+// elements (as wk_options.kv_dtype), on path `path`. q and out hold n_heads * head_dim floats.
+WK_API int32_t wk_test_attention(int32_t path, int32_t kv_dtype, int32_t n_heads, int32_t n_kv_heads,
+                                 int32_t head_dim, int32_t block_size, int32_t n_pos, const int32_t* table,
+                                 const float* q, const float* k, const float* v, float* out);
 
 #ifdef __cplusplus
 }

@@ -1,8 +1,10 @@
 /*
  * attention.c: paged KV cache writes and attention (scalar, AVX2, AVX-512). See attention.h.
- * Two passes per (row, kv head): scores of every position for every query head of the group, then
- * softmax and the weighted sum of values. Scores of positions past `pos` are masked to -inf, so stale
- * data in a block's unused tail never matters.
+ * One pass per (row, kv head) with an online softmax: per chunk of positions (one per vector of scores),
+ * every query head of the group takes its scores, raises its running max if they exceed it (rescaling
+ * what it has summed so far), and adds exp(score - max) times the values. Each chunk is read once for the
+ * whole group, after the next chunk was asked for. Scores of positions past `pos` are
+ * masked, so stale data in a block's unused tail never matters.
  */
 #include "attention.h"
 
@@ -13,186 +15,311 @@
 #include "../common/wk_common.h"
 #include "simd.h"
 
+static int32_t elem_bytes(int32_t dtype) { return dtype == WK_BF16 ? 2 : 4; }
+
+size_t kv_pool_bytes(const kv_pool* kv) {
+    return (size_t)kv->n_layers * kv->n_blocks * kv->n_kv_heads * kv->tile_elems * elem_bytes(kv->dtype);
+}
+
 int32_t kv_pool_alloc(kv_pool* kv, int32_t n_layers, int32_t n_blocks, int32_t block_size, int32_t n_kv_heads,
-                      int32_t head_dim) {
-    *kv = (kv_pool){n_layers, n_blocks, block_size, n_kv_heads, head_dim, NULL, NULL};
-    size_t elems = (size_t)n_layers * n_blocks * block_size * n_kv_heads * head_dim;
-    kv->k = wk_alloc_huge(elems * sizeof(float));
-    kv->v = wk_alloc_huge(elems * sizeof(float));
-    if (!kv->k || !kv->v) {
-        kv_pool_free(kv);
+                      int32_t head_dim, int32_t dtype) {
+    *kv = (kv_pool){n_layers, n_blocks, block_size, n_kv_heads, head_dim, dtype, 2LL * head_dim * block_size, NULL};
+    size_t bytes = kv_pool_bytes(kv);
+    kv->data = wk_alloc_huge(bytes);
+    if (!kv->data)
         return wk_fail(WK_ERR_NOMEM, "out of memory for the KV cache (%d blocks, %lld MiB)", n_blocks,
-                       (long long)(2 * elems * sizeof(float) >> 20));
-    }
+                       (long long)(bytes >> 20));
     return WK_OK;
 }
 
 void kv_pool_free(kv_pool* kv) {
-    free(kv->k);
-    free(kv->v);
-    kv->k = kv->v = NULL;
+    free(kv->data);
+    kv->data = NULL;
 }
 
-// Start of (layer, block, kv head) in k or v: both hold head_dim * block_size floats there.
-static inline int64_t head_offset(const kv_pool* kv, int32_t layer, int32_t block, int32_t kvh) {
-    return (((int64_t)layer * kv->n_blocks + block) * kv->n_kv_heads + kvh) * kv->head_dim * kv->block_size;
+// The tile of (layer, block, kv head).
+static inline const char* tile_at(const kv_pool* kv, int32_t layer, int32_t block, int32_t kvh) {
+    return (const char*)kv->data +
+           (((int64_t)layer * kv->n_blocks + block) * kv->n_kv_heads + kvh) * kv->tile_elems * elem_bytes(kv->dtype);
 }
 
-void kv_write(const kv_pool* kv, int32_t layer, int32_t block, int32_t offset, const float* k, const float* v) {
+static inline void prefetch_bytes(const char* p, int64_t bytes) {
+    for (int64_t i = 0; i < bytes; i += 64) __builtin_prefetch(p + i, 0, 2);
+}
+
+// Asks for the keys and values of positions [p, min(p + 16, n)) of a row (p a multiple of 16), one chunk ahead of
+// their use: a sequence's blocks lie anywhere in the pool, so the hardware prefetcher would start cold on each one.
+// Into L2 (prefetcht1): into L1, prefetches hold the few L1 miss buffers and stall the loads in flight (1.4x
+// slower on Zen 4).
+static inline void prefetch_positions(const kv_pool* kv, int32_t layer, const int32_t* table, int32_t kvh, int32_t p,
+                                      int32_t n) {
+    int64_t es = elem_bytes(kv->dtype), hd = kv->head_dim, bs = kv->block_size, j = p % bs;
+    const char* tile = tile_at(kv, layer, table[p / bs], kvh);
+    if (bs == 16) prefetch_bytes(tile, hd * bs * es); // the key rows of a one-chunk block are contiguous
+    else
+        for (int64_t i = 0; i < hd; i++) __builtin_prefetch(tile + (i * bs + j) * es, 0, 2);
+    prefetch_bytes(tile + (hd * bs + j * hd) * es, (n - p < 16 ? n - p : 16) * hd * es);
+}
+
+void kv_prefetch(const kv_pool* kv, int32_t layer, const int32_t* table, int32_t pos, int32_t kvh) {
+    prefetch_positions(kv, layer, table, kvh, 0, pos + 1);
+    if (pos >= 16) prefetch_positions(kv, layer, table, kvh, pos / 16 * 16, pos + 1);
+}
+
+static uint16_t f32_to_bf16(float f) {
+    uint32_t bits;
+    memcpy(&bits, &f, 4);
+    if ((bits & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((bits >> 16) | 0x40); // NaN stays NaN
+    return (uint16_t)((bits + 0x7fffu + ((bits >> 16) & 1)) >> 16);                 // round to nearest even
+}
+
+static float bf16_to_f32(uint16_t h) {
+    uint32_t bits = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+void kv_write(const kv_pool* kv, int32_t layer, int32_t block, int32_t offset, int32_t kvh, const float* k,
+              const float* v) {
     int32_t hd = kv->head_dim, bs = kv->block_size;
-    for (int32_t h = 0; h < kv->n_kv_heads; h++) {
-        float* kd = kv->k + head_offset(kv, layer, block, h) + offset;
-        for (int32_t i = 0; i < hd; i++) kd[(int64_t)i * bs] = k[h * hd + i];
-        memcpy(kv->v + head_offset(kv, layer, block, h) + (int64_t)offset * hd, v + h * hd, (size_t)hd * sizeof(float));
+    int64_t vrow = (int64_t)hd * bs + (int64_t)offset * hd; // this position's values
+    if (kv->dtype == WK_BF16) {
+        uint16_t* t = (uint16_t*)tile_at(kv, layer, block, kvh);
+        for (int32_t i = 0; i < hd; i++) {
+            t[(int64_t)i * bs + offset] = f32_to_bf16(k[i]);
+            t[vrow + i] = f32_to_bf16(v[i]);
+        }
+    } else {
+        float* t = (float*)tile_at(kv, layer, block, kvh);
+        for (int32_t i = 0; i < hd; i++) t[(int64_t)i * bs + offset] = k[i];
+        memcpy(t + vrow, v, (size_t)hd * sizeof(float));
     }
 }
 
 // ----------------------------------------------------------------------------
-// Scalar
+// Scalar: the reference, one position at a time
+
+static float tile_elem(const kv_pool* kv, const char* tile, int64_t i) {
+    return kv->dtype == WK_BF16 ? bf16_to_f32(((const uint16_t*)tile)[i]) : ((const float*)tile)[i];
+}
 
 static void attend_scalar(const kv_pool* kv, int32_t layer, const int32_t* table, int32_t pos, int32_t kvh,
-                          int32_t group, const float* q, float scale, float* out, float* s) {
-    int32_t hd = kv->head_dim, bs = kv->block_size, n = pos + 1;
+                          int32_t group, const float* q, float scale, float* out) {
+    int32_t hd = kv->head_dim, bs = kv->block_size;
     for (int32_t h = 0; h < group; h++) {
-        float* sh = s + (int64_t)h * (pos + 16);
-        float max = -INFINITY;
-        for (int32_t t = 0; t < n; t++) {
-            const float* kb = kv->k + head_offset(kv, layer, table[t / bs], kvh) + t % bs;
-            float dot = 0.0f;
-            for (int32_t i = 0; i < hd; i++) dot += q[h * hd + i] * kb[(int64_t)i * bs];
-            sh[t] = dot * scale;
-            if (sh[t] > max) max = sh[t];
-        }
-        float sum = 0.0f;
-        for (int32_t t = 0; t < n; t++) sum += (sh[t] = expf(sh[t] - max));
-        float* o = out + h * hd;
+        const float* qh = q + (int64_t)h * hd;
+        float* o = out + (int64_t)h * hd;
+        float max = -INFINITY, sum = 0.0f;
         memset(o, 0, (size_t)hd * sizeof(float));
-        for (int32_t t = 0; t < n; t++) {
-            const float* vt = kv->v + head_offset(kv, layer, table[t / bs], kvh) + (int64_t)(t % bs) * hd;
-            float a = sh[t] / sum;
-            for (int32_t i = 0; i < hd; i++) o[i] += a * vt[i];
+        for (int32_t t = 0; t <= pos; t++) {
+            const char* tile = tile_at(kv, layer, table[t / bs], kvh);
+            int32_t j = t % bs;
+            float s = 0.0f;
+            for (int32_t i = 0; i < hd; i++) s += qh[i] * tile_elem(kv, tile, (int64_t)i * bs + j);
+            s *= scale;
+            if (s > max) { // a new max: what was summed so far shrinks by exp(old - new)
+                float a = expf(max - s);
+                sum *= a;
+                for (int32_t i = 0; i < hd; i++) o[i] *= a;
+                max = s;
+            }
+            float p = expf(s - max);
+            sum += p;
+            for (int32_t i = 0; i < hd; i++) o[i] += p * tile_elem(kv, tile, (int64_t)hd * bs + (int64_t)j * hd + i);
         }
+        for (int32_t i = 0; i < hd; i++) o[i] /= sum;
     }
 }
 
 // ----------------------------------------------------------------------------
-// AVX-512: 16 positions per score vector
+// AVX-512: 16 positions per chunk
 
 #define A512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl")))
 
-A512 static void attend_avx512(const kv_pool* kv, int32_t layer, const int32_t* table, int32_t pos, int32_t kvh,
-                               int32_t group, const float* q, float scale, float* out, float* s) {
-    int32_t hd = kv->head_dim, bs = kv->block_size, n = pos + 1, padded = (n + 15) / 16 * 16, stride = pos + 16;
-    int32_t nv = (hd + 15) / 16;
-    __mmask16 tail = (__mmask16)(hd % 16 == 0 ? 0xffff : (1u << (hd % 16)) - 1);
-    for (int32_t h = 0; h < group; h++) {
-        float* sh = s + (int64_t)h * stride;
-        const float* qh = q + h * hd;
-        __m512 vmax = _mm512_set1_ps(-INFINITY);
-        for (int32_t t0 = 0; t0 < n; t0 += 16) {
-            const float* kb = kv->k + head_offset(kv, layer, table[t0 / bs], kvh) + t0 % bs;
-            __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
-            int32_t i = 0;
-            for (; i + 2 <= hd; i += 2) {
-                acc0 = _mm512_fmadd_ps(_mm512_set1_ps(qh[i]), _mm512_loadu_ps(kb + (int64_t)i * bs), acc0);
-                acc1 = _mm512_fmadd_ps(_mm512_set1_ps(qh[i + 1]), _mm512_loadu_ps(kb + (int64_t)(i + 1) * bs), acc1);
-            }
-            if (i < hd) acc0 = _mm512_fmadd_ps(_mm512_set1_ps(qh[i]), _mm512_loadu_ps(kb + (int64_t)i * bs), acc0);
-            __m512 sc = _mm512_mul_ps(_mm512_add_ps(acc0, acc1), _mm512_set1_ps(scale));
-            int32_t valid = n - t0;
-            if (valid < 16) sc = _mm512_mask_blend_ps((__mmask16)((1u << valid) - 1), _mm512_set1_ps(-INFINITY), sc);
-            vmax = _mm512_max_ps(vmax, sc);
-            _mm512_storeu_ps(sh + t0, sc);
-        }
-        __m512 m = _mm512_set1_ps(_mm512_reduce_max_ps(vmax)), vsum = _mm512_setzero_ps();
-        for (int32_t t0 = 0; t0 < padded; t0 += 16) {
-            __m512 e = exp512(_mm512_sub_ps(_mm512_loadu_ps(sh + t0), m));
-            vsum = _mm512_add_ps(vsum, e);
-            _mm512_storeu_ps(sh + t0, e);
-        }
-        float inv = 1.0f / _mm512_reduce_add_ps(vsum);
+AVX512_FN __m512 widen16(__m256i h) { return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16)); }
 
-        float* o = out + h * hd;
-        if (nv <= 4) { // accumulators in registers
+// 16 elements at p as f32; the masked form reads only the lanes in mk and zeroes the others.
+AVX512_FN __m512 load16(const char* p, const int bf16) {
+    return bf16 ? widen16(_mm256_loadu_si256((const void*)p)) : _mm512_loadu_ps(p);
+}
+
+AVX512_FN __m512 load16m(const char* p, __mmask16 mk, const int bf16) {
+    return bf16 ? widen16(_mm256_maskz_loadu_epi16(mk, p)) : _mm512_maskz_loadu_ps(mk, p);
+}
+
+AVX512_FN void attend_avx512_body(const kv_pool* kv, int32_t layer, const int32_t* table, int32_t pos, int32_t kvh,
+                                  int32_t group, const float* q, float scale, float* out, const int bf16) {
+    const int64_t es = bf16 ? 2 : 4;
+    int32_t hd = kv->head_dim, bs = kv->block_size, n = pos + 1, nv = (hd + 15) / 16;
+    int64_t krow = bs * es, vrow = hd * es; // bytes from one key dimension / value position to the next
+    __mmask16 tail = (__mmask16)(hd % 16 == 0 ? 0xffff : (1u << (hd % 16)) - 1);
+    float max[group], sum[group];
+    for (int32_t h = 0; h < group; h++) max[h] = -INFINITY, sum[h] = 0.0f;
+    memset(out, 0, (size_t)group * hd * sizeof(float));
+    for (int32_t t0 = 0; t0 < n; t0 += 16) {
+        int32_t j0 = t0 % bs, valid = n - t0 < 16 ? n - t0 : 16;
+        const char* tile = tile_at(kv, layer, table[t0 / bs], kvh);
+        if (t0 + 16 < n) prefetch_positions(kv, layer, table, kvh, t0 + 16, n); // the next chunk
+        __mmask16 live = (__mmask16)(valid == 16 ? 0xffff : (1u << valid) - 1);
+        const char* keys = tile + j0 * es;
+        const char* vals = tile + ((int64_t)hd * bs + (int64_t)j0 * hd) * es;
+        for (int32_t h = 0; h < group; h++) {
+            const float* qh = q + (int64_t)h * hd;
+            float* o = out + (int64_t)h * hd;
             __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
-            for (int32_t t = 0; t < n; t++) {
-                const float* vt = kv->v + head_offset(kv, layer, table[t / bs], kvh) + (int64_t)(t % bs) * hd;
-                __m512 a = _mm512_set1_ps(sh[t]);
+            int32_t i = 0;
+            for (; i + 4 <= hd; i += 4)
+                for (int u = 0; u < 4; u++)
+                    acc[u] = _mm512_fmadd_ps(_mm512_set1_ps(qh[i + u]), load16(keys + (i + u) * krow, bf16), acc[u]);
+            for (; i < hd; i++) acc[0] = _mm512_fmadd_ps(_mm512_set1_ps(qh[i]), load16(keys + i * krow, bf16), acc[0]);
+            __m512 s = _mm512_mul_ps(_mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3])),
+                                     _mm512_set1_ps(scale));
+            s = _mm512_mask_blend_ps(live, _mm512_set1_ps(-INFINITY), s);
+            float cmax = _mm512_reduce_max_ps(s);
+            if (cmax > max[h]) { // a new max: what was summed so far shrinks by exp(old - new)
+                float a = expf(max[h] - cmax);
+                __m512 av = _mm512_set1_ps(a);
+                sum[h] *= a;
                 for (int32_t c = 0; c < nv; c++) {
                     __mmask16 mk = c == nv - 1 ? tail : 0xffff;
-                    acc[c] = _mm512_fmadd_ps(a, _mm512_maskz_loadu_ps(mk, vt + 16 * c), acc[c]);
+                    _mm512_mask_storeu_ps(o + 16 * c, mk, _mm512_mul_ps(av, _mm512_maskz_loadu_ps(mk, o + 16 * c)));
                 }
+                max[h] = cmax;
             }
-            for (int32_t c = 0; c < nv; c++)
-                _mm512_mask_storeu_ps(o + 16 * c, c == nv - 1 ? tail : 0xffff, _mm512_mul_ps(acc[c], _mm512_set1_ps(inv)));
-        } else {
-            memset(o, 0, (size_t)hd * sizeof(float));
-            for (int32_t t = 0; t < n; t++) {
-                const float* vt = kv->v + head_offset(kv, layer, table[t / bs], kvh) + (int64_t)(t % bs) * hd;
-                __m512 a = _mm512_set1_ps(sh[t] * inv);
-                for (int32_t c = 0; c < nv; c++) {
-                    __mmask16 mk = c == nv - 1 ? tail : 0xffff;
-                    _mm512_mask_storeu_ps(o + 16 * c, mk, _mm512_fmadd_ps(a, _mm512_maskz_loadu_ps(mk, vt + 16 * c),
-                                                                          _mm512_maskz_loadu_ps(mk, o + 16 * c)));
+            __m512 p = _mm512_maskz_mov_ps(live, exp512(_mm512_sub_ps(s, _mm512_set1_ps(max[h]))));
+            sum[h] += _mm512_reduce_add_ps(p);
+            float pt[16];
+            _mm512_storeu_ps(pt, p);
+            for (int32_t c = 0; c < nv; c++) { // two chains of FMAs per vector of the head
+                __mmask16 mk = c == nv - 1 ? tail : 0xffff;
+                const char* vc = vals + 16 * c * es;
+                __m512 a0 = _mm512_maskz_loadu_ps(mk, o + 16 * c), a1 = _mm512_setzero_ps();
+                int32_t t = 0;
+                for (; t + 2 <= valid; t += 2) {
+                    a0 = _mm512_fmadd_ps(_mm512_set1_ps(pt[t]), load16m(vc + t * vrow, mk, bf16), a0);
+                    a1 = _mm512_fmadd_ps(_mm512_set1_ps(pt[t + 1]), load16m(vc + (t + 1) * vrow, mk, bf16), a1);
                 }
+                if (t < valid) a0 = _mm512_fmadd_ps(_mm512_set1_ps(pt[t]), load16m(vc + t * vrow, mk, bf16), a0);
+                _mm512_mask_storeu_ps(o + 16 * c, mk, _mm512_add_ps(a0, a1));
             }
         }
     }
+    for (int32_t h = 0; h < group; h++) {
+        __m512 inv = _mm512_set1_ps(1.0f / sum[h]);
+        for (int32_t c = 0; c < nv; c++) {
+            float* o = out + (int64_t)h * hd + 16 * c;
+            __mmask16 mk = c == nv - 1 ? tail : 0xffff;
+            _mm512_mask_storeu_ps(o, mk, _mm512_mul_ps(inv, _mm512_maskz_loadu_ps(mk, o)));
+        }
+    }
+}
+
+A512 static void attend_avx512(const kv_pool* kv, int32_t layer, const int32_t* table, int32_t pos, int32_t kvh,
+                               int32_t group, const float* q, float scale, float* out) {
+    if (kv->dtype == WK_BF16) attend_avx512_body(kv, layer, table, pos, kvh, group, q, scale, out, 1);
+    else attend_avx512_body(kv, layer, table, pos, kvh, group, q, scale, out, 0);
 }
 
 // ----------------------------------------------------------------------------
-// AVX2: 8 positions per score vector
+// AVX2: 8 positions per chunk
 
 #define A256 __attribute__((target("avx2,fma")))
 
-A256 static void attend_avx2(const kv_pool* kv, int32_t layer, const int32_t* table, int32_t pos, int32_t kvh,
-                             int32_t group, const float* q, float scale, float* out, float* s) {
-    int32_t hd = kv->head_dim, bs = kv->block_size, n = pos + 1, padded = (n + 7) / 8 * 8, stride = pos + 16;
-    int32_t nv = (hd + 7) / 8;
-    __m256i tail = mask256(hd % 8 == 0 ? 8 : hd % 8), full = mask256(8);
-    for (int32_t h = 0; h < group; h++) {
-        float* sh = s + (int64_t)h * stride;
-        const float* qh = q + h * hd;
-        __m256 vmax = _mm256_set1_ps(-INFINITY);
-        for (int32_t t0 = 0; t0 < n; t0 += 8) {
-            const float* kb = kv->k + head_offset(kv, layer, table[t0 / bs], kvh) + t0 % bs;
-            __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+// 8 elements at p as f32; the masked form reads the first n (< 8) and zeroes the others.
+AVX2_FN __m256 load8(const char* p, const int bf16) {
+    if (!bf16) return _mm256_loadu_ps((const float*)p);
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const void*)p)), 16));
+}
+
+AVX2_FN __m256 load8m(const char* p, int32_t n, const int bf16) {
+    if (!bf16) return _mm256_maskload_ps((const float*)p, mask256(n));
+    uint16_t t[8] = {0}; // AVX2 has no 16-bit masked load
+    memcpy(t, p, (size_t)n * 2);
+    return load8((const char*)t, 1);
+}
+
+AVX2_FN void attend_avx2_body(const kv_pool* kv, int32_t layer, const int32_t* table, int32_t pos, int32_t kvh,
+                              int32_t group, const float* q, float scale, float* out, const int bf16) {
+    const int64_t es = bf16 ? 2 : 4;
+    int32_t hd = kv->head_dim, bs = kv->block_size, n = pos + 1, nv = (hd + 7) / 8, rest = hd - 8 * (nv - 1);
+    int64_t krow = bs * es, vrow = hd * es; // bytes from one key dimension / value position to the next
+    __m256i tail = mask256(rest);
+    float max[group], sum[group];
+    for (int32_t h = 0; h < group; h++) max[h] = -INFINITY, sum[h] = 0.0f;
+    memset(out, 0, (size_t)group * hd * sizeof(float));
+    for (int32_t t0 = 0; t0 < n; t0 += 8) {
+        int32_t j0 = t0 % bs, valid = n - t0 < 8 ? n - t0 : 8;
+        const char* tile = tile_at(kv, layer, table[t0 / bs], kvh);
+        if (t0 % 16 == 0 && t0 + 16 < n) prefetch_positions(kv, layer, table, kvh, t0 + 16, n);
+        __m256 live = _mm256_castsi256_ps(mask256(valid));
+        const char* keys = tile + j0 * es;
+        const char* vals = tile + ((int64_t)hd * bs + (int64_t)j0 * hd) * es;
+        for (int32_t h = 0; h < group; h++) {
+            const float* qh = q + (int64_t)h * hd;
+            float* o = out + (int64_t)h * hd;
+            __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
             int32_t i = 0;
-            for (; i + 2 <= hd; i += 2) {
-                acc0 = _mm256_fmadd_ps(_mm256_broadcast_ss(qh + i), _mm256_loadu_ps(kb + (int64_t)i * bs), acc0);
-                acc1 = _mm256_fmadd_ps(_mm256_broadcast_ss(qh + i + 1), _mm256_loadu_ps(kb + (int64_t)(i + 1) * bs), acc1);
+            for (; i + 4 <= hd; i += 4)
+                for (int u = 0; u < 4; u++)
+                    acc[u] = _mm256_fmadd_ps(_mm256_set1_ps(qh[i + u]), load8(keys + (i + u) * krow, bf16), acc[u]);
+            for (; i < hd; i++)
+                acc[0] = _mm256_fmadd_ps(_mm256_broadcast_ss(qh + i), load8(keys + i * krow, bf16), acc[0]);
+            __m256 s = _mm256_mul_ps(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])),
+                                     _mm256_set1_ps(scale));
+            s = _mm256_blendv_ps(_mm256_set1_ps(-INFINITY), s, live);
+            float cmax = hmax256(s);
+            if (cmax > max[h]) { // a new max: what was summed so far shrinks by exp(old - new)
+                float a = expf(max[h] - cmax);
+                __m256 av = _mm256_set1_ps(a);
+                sum[h] *= a;
+                for (int32_t c = 0; c < nv; c++) {
+                    __m256i mk = c == nv - 1 ? tail : mask256(8);
+                    _mm256_maskstore_ps(o + 8 * c, mk, _mm256_mul_ps(av, _mm256_maskload_ps(o + 8 * c, mk)));
+                }
+                max[h] = cmax;
             }
-            if (i < hd) acc0 = _mm256_fmadd_ps(_mm256_broadcast_ss(qh + i), _mm256_loadu_ps(kb + (int64_t)i * bs), acc0);
-            __m256 sc = _mm256_mul_ps(_mm256_add_ps(acc0, acc1), _mm256_set1_ps(scale));
-            int32_t valid = n - t0;
-            if (valid < 8) sc = _mm256_blendv_ps(_mm256_set1_ps(-INFINITY), sc, _mm256_castsi256_ps(mask256(valid)));
-            vmax = _mm256_max_ps(vmax, sc);
-            _mm256_storeu_ps(sh + t0, sc);
-        }
-        __m256 m = _mm256_set1_ps(hmax256(vmax)), vsum = _mm256_setzero_ps();
-        for (int32_t t0 = 0; t0 < padded; t0 += 8) {
-            __m256 e = exp256(_mm256_sub_ps(_mm256_loadu_ps(sh + t0), m));
-            vsum = _mm256_add_ps(vsum, e);
-            _mm256_storeu_ps(sh + t0, e);
-        }
-        float inv = 1.0f / hsum256(vsum);
-        float* o = out + h * hd;
-        memset(o, 0, (size_t)hd * sizeof(float));
-        for (int32_t t = 0; t < n; t++) {
-            const float* vt = kv->v + head_offset(kv, layer, table[t / bs], kvh) + (int64_t)(t % bs) * hd;
-            __m256 a = _mm256_set1_ps(sh[t] * inv);
-            for (int32_t c = 0; c < nv; c++) {
-                __m256i mk = c == nv - 1 ? tail : full;
-                _mm256_maskstore_ps(o + 8 * c, mk, _mm256_fmadd_ps(a, _mm256_maskload_ps(vt + 8 * c, mk),
-                                                                   _mm256_maskload_ps(o + 8 * c, mk)));
+            __m256 p = _mm256_and_ps(live, exp256(_mm256_sub_ps(s, _mm256_set1_ps(max[h]))));
+            sum[h] += hsum256(p);
+            float pt[8];
+            _mm256_storeu_ps(pt, p);
+            for (int32_t c = 0; c < nv; c++) { // two chains of FMAs per vector of the head
+                int32_t w = c == nv - 1 ? rest : 8;
+                __m256i mk = mask256(w);
+                const char* vc = vals + 8 * c * es;
+                __m256 a0 = _mm256_maskload_ps(o + 8 * c, mk), a1 = _mm256_setzero_ps();
+                int32_t t = 0;
+                if (w == 8) {
+                    for (; t + 2 <= valid; t += 2) {
+                        a0 = _mm256_fmadd_ps(_mm256_set1_ps(pt[t]), load8(vc + t * vrow, bf16), a0);
+                        a1 = _mm256_fmadd_ps(_mm256_set1_ps(pt[t + 1]), load8(vc + (t + 1) * vrow, bf16), a1);
+                    }
+                }
+                for (; t < valid; t++)
+                    a0 = _mm256_fmadd_ps(_mm256_set1_ps(pt[t]), load8m(vc + t * vrow, w, bf16), a0);
+                _mm256_maskstore_ps(o + 8 * c, mk, _mm256_add_ps(a0, a1));
             }
+        }
+    }
+    for (int32_t h = 0; h < group; h++) {
+        __m256 inv = _mm256_set1_ps(1.0f / sum[h]);
+        for (int32_t c = 0; c < nv; c++) {
+            float* o = out + (int64_t)h * hd + 8 * c;
+            __m256i mk = c == nv - 1 ? tail : mask256(8);
+            _mm256_maskstore_ps(o, mk, _mm256_mul_ps(inv, _mm256_maskload_ps(o, mk)));
         }
     }
 }
 
+A256 static void attend_avx2(const kv_pool* kv, int32_t layer, const int32_t* table, int32_t pos, int32_t kvh,
+                             int32_t group, const float* q, float scale, float* out) {
+    if (kv->dtype == WK_BF16) attend_avx2_body(kv, layer, table, pos, kvh, group, q, scale, out, 1);
+    else attend_avx2_body(kv, layer, table, pos, kvh, group, q, scale, out, 0);
+}
+
 void attend(int32_t path, const kv_pool* kv, int32_t layer, const int32_t* table, int32_t pos, int32_t kvh,
-            int32_t group, const float* q, float scale, float* out, float* scratch) {
-    if (simd_has_avx512(path)) attend_avx512(kv, layer, table, pos, kvh, group, q, scale, out, scratch);
-    else if (path == SIMD_AVX2) attend_avx2(kv, layer, table, pos, kvh, group, q, scale, out, scratch);
-    else attend_scalar(kv, layer, table, pos, kvh, group, q, scale, out, scratch);
+            int32_t group, const float* q, float scale, float* out) {
+    if (simd_has_avx512(path)) attend_avx512(kv, layer, table, pos, kvh, group, q, scale, out);
+    else if (path == SIMD_AVX2) attend_avx2(kv, layer, table, pos, kvh, group, q, scale, out);
+    else attend_scalar(kv, layer, table, pos, kvh, group, q, scale, out);
 }

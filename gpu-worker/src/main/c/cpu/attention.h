@@ -2,36 +2,47 @@
  * attention.h: the paged KV cache of the CPU backend and attention over it.
  *
  * The cache is a pool of fixed-size blocks shared by all sequences; a sequence's block table maps its
- * position p to block table[p / block_size], offset p % block_size. Inside a block, keys are stored
- * transposed (dimension-major: [kv_head][head_dim][block_size]) so the scores of 16 positions are one
- * vector of FMAs with no horizontal sums, and values position-major ([kv_head][block_size][head_dim])
- * for the weighted sum:
- *   k: [n_layers][n_blocks][n_kv_heads][head_dim][block_size]
- *   v: [n_layers][n_blocks][n_kv_heads][block_size][head_dim]
+ * position p to block table[p / block_size], offset p % block_size. Each (layer, block, kv head) is one
+ * contiguous tile, keys then values, so attention streams one region per block:
+ *   keys    transposed, [head_dim][block_size]: the scores of 16 positions are one vector of FMAs, no
+ *           horizontal sums;
+ *   values  position-major, [block_size][head_dim], for the weighted sum.
+ *   tiles   [n_layers][n_blocks][n_kv_heads], 2 * head_dim * block_size elements each.
+ * Elements are f32 or bf16 (WK_F32, WK_BF16: rounded to nearest even when written, widened to f32 when read;
+ * half the bytes to stream, at bf16's relative error of 2^-9 on keys and values).
  */
 #ifndef WK_ATTENTION_H
 #define WK_ATTENTION_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct {
     int32_t n_layers, n_blocks, block_size, n_kv_heads, head_dim;
-    float* k;
-    float* v;
+    int32_t dtype;      // WK_F32 or WK_BF16
+    int64_t tile_elems; // 2 * head_dim * block_size
+    void* data;
 } kv_pool;
 
-// 0 or WK_ERR_NOMEM. block_size must be a multiple of 16.
+// 0 or WK_ERR_NOMEM. block_size must be a multiple of 16, dtype WK_F32 or WK_BF16.
 int32_t kv_pool_alloc(kv_pool* kv, int32_t n_layers, int32_t n_blocks, int32_t block_size, int32_t n_kv_heads,
-                      int32_t head_dim);
+                      int32_t head_dim, int32_t dtype);
 void kv_pool_free(kv_pool* kv);
+size_t kv_pool_bytes(const kv_pool* kv);
 
-// Stores one position's keys and values (kv_dim floats each, heads concatenated).
-void kv_write(const kv_pool* kv, int32_t layer, int32_t block, int32_t offset, const float* k, const float* v);
+// Stores one position's key and value of kv head kvh (head_dim floats each).
+void kv_write(const kv_pool* kv, int32_t layer, int32_t block, int32_t offset, int32_t kvh, const float* k,
+              const float* v);
+
+// Asks for the cache lines a row at position pos touches first for kv head kvh: where kv_write stores its key and
+// value (a column of transposed keys spans a line per dimension), and where attend starts (which then asks for
+// each next chunk of positions itself).
+void kv_prefetch(const kv_pool* kv, int32_t layer, const int32_t* table, int32_t pos, int32_t kvh);
 
 // Causal attention of one row for the `group` query heads sharing kv head kvh:
 // out[h] = softmax(q[h] . k_t * scale, t = 0..pos) . v_t, reading positions through `table`.
-// q and out hold group * head_dim floats; scratch holds group * (pos + 16) floats.
+// q and out hold group * head_dim floats. One pass over the positions (online softmax).
 void attend(int32_t path, const kv_pool* kv, int32_t layer, const int32_t* table, int32_t pos, int32_t kvh,
-            int32_t group, const float* q, float scale, float* out, float* scratch);
+            int32_t group, const float* q, float scale, float* out);
 
 #endif // WK_ATTENTION_H

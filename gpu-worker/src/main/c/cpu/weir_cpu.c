@@ -44,16 +44,14 @@ struct wk_model {
     packed* down;           // (n_layers) dim columns over hidden_dim inputs
     packed lm_head;         // vocab columns over dim inputs (the embeddings when tied)
     kv_pool kv;             // the paged KV cache
-    float* rope;            // (max_seq_len, head_dim/2, 2) cos, sin
+    float* rope;            // (max_seq_len, 2, head_dim/2): per position the cosines, then the sines
     // activations, one row per batch row, allocated once (forward never allocates)
     float* x;               // (max_batch, dim) residual stream
     float* xb;              // (max_batch, dim) RMSNorm output, input of the projections
     float* qkv_out;         // (max_batch, q_dim + 2 kv_dim)
     float* ao;              // (max_batch, q_dim) attention output
     float* hb;              // (max_batch, hidden_dim) silu(gate) * up
-    float* scratch;         // (n_threads, group, max_seq_len + 16) attention scores
     void* gemm_scratch;     // the products' activations converted to the weights' arithmetic (bf16 pairs, int8)
-    int64_t scratch_stride; // floats per thread
 };
 
 static float* alloc_f32(int64_t n) { return wk_alloc_huge((size_t)(n > 0 ? n : 1) * sizeof(float)); }
@@ -74,13 +72,28 @@ static void free_model(wk_model* m) {
     packed_free(&m->lm_head);
     kv_pool_free(&m->kv);
     float* bufs[] = {m->embeddings, m->attn_norm, m->ffn_norm, m->final_norm, m->rope, m->x, m->xb, m->qkv_out, m->ao,
-                     m->hb, m->scratch, m->gemm_scratch};
+                     m->hb, m->gemm_scratch};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) free(bufs[i]);
     wk_state_free(&m->st);
     free(m);
 }
 
 static int32_t hidden_pairs(const wk_config* c) { return (c->hidden_dim + PANEL - 1) / PANEL; }
+
+// wk_rope_table's (cos, sin) pairs regrouped per position as the cosines then the sines, so the rotation is
+// plain loops over contiguous arrays that the compiler vectorises.
+static void split_rope_table(float* t, int32_t positions, int32_t head_dim) {
+    int32_t half = head_dim / 2;
+    float pairs[head_dim];
+    for (int64_t pos = 0; pos < positions; pos++) {
+        float* cs = t + pos * head_dim;
+        memcpy(pairs, cs, (size_t)head_dim * sizeof(float));
+        for (int32_t i = 0; i < half; i++) {
+            cs[i] = pairs[2 * i];
+            cs[half + i] = pairs[2 * i + 1];
+        }
+    }
+}
 
 static int32_t build_model(wk_model* m) {
     const wk_config* c = &m->st.cfg;
@@ -100,11 +113,9 @@ static int32_t build_model(wk_model* m) {
         rc = packed_alloc(&m->down[l], c->hidden_dim, c->dim, dt);
     }
     if (rc == WK_OK) rc = packed_alloc(&m->lm_head, c->dim, c->vocab_size, dt);
-    if (rc == WK_OK) rc = kv_pool_alloc(&m->kv, L, o->n_blocks, o->block_size, c->n_kv_heads, c->head_dim);
+    if (rc == WK_OK) rc = kv_pool_alloc(&m->kv, L, o->n_blocks, o->block_size, c->n_kv_heads, c->head_dim, o->kv_dtype);
     if (rc != WK_OK) return rc;
 
-    int32_t group = c->n_heads / c->n_kv_heads;
-    m->scratch_stride = (int64_t)group * (c->max_seq_len + 16);
     if (!c->tied_embeddings) m->embeddings = alloc_f32((int64_t)c->vocab_size * c->dim);
     m->attn_norm = alloc_f32((int64_t)L * c->dim);
     m->ffn_norm = alloc_f32((int64_t)L * c->dim);
@@ -115,13 +126,13 @@ static int32_t build_model(wk_model* m) {
     m->qkv_out = alloc_f32(B * (q_dim + 2 * kv_dim));
     m->ao = alloc_f32(B * q_dim);
     m->hb = alloc_f32(B * c->hidden_dim);
-    m->scratch = alloc_f32(m->pool.n_threads * m->scratch_stride);
     int32_t widest = c->dim > c->hidden_dim ? c->dim : c->hidden_dim;
     m->gemm_scratch = wk_alloc_huge((size_t)gemm_scratch_bytes(widest > q_dim ? widest : q_dim, (int32_t)B));
     if ((!c->tied_embeddings && !m->embeddings) || !m->attn_norm || !m->ffn_norm || !m->final_norm || !m->rope || !m->x ||
-        !m->xb || !m->qkv_out || !m->ao || !m->hb || !m->scratch || !m->gemm_scratch)
+        !m->xb || !m->qkv_out || !m->ao || !m->hb || !m->gemm_scratch)
         return wk_fail(WK_ERR_NOMEM, "wk_model_create: out of memory for weights and activations");
     wk_rope_table(c, m->rope);
+    split_rope_table(m->rope, c->max_seq_len, c->head_dim);
     return WK_OK;
 }
 
@@ -176,50 +187,63 @@ static void rmsnorm(float* out, const float* x, const float* weight, int32_t n_r
 // HF rotate_half: within each head, (x[i], x[i + half]) rotates by pos * theta^(-2i/head_dim).
 static void rope_heads(const wk_model* m, float* vec, int32_t n_heads, int32_t pos) {
     int32_t hd = m->st.cfg.head_dim, half = hd / 2;
-    const float* cs = m->rope + (int64_t)pos * hd;
+    const float* cos = m->rope + (int64_t)pos * hd;
+    const float* sin = cos + half;
     for (int32_t h = 0; h < n_heads; h++) {
         float* x = vec + (int64_t)h * hd;
         for (int32_t i = 0; i < half; i++) {
-            float c = cs[2 * i], s = cs[2 * i + 1], x1 = x[i], x2 = x[i + half];
-            x[i] = x1 * c - x2 * s;
-            x[i + half] = x2 * c + x1 * s;
+            float x1 = x[i], x2 = x[i + half];
+            x[i] = x1 * cos[i] - x2 * sin[i];
+            x[i + half] = x2 * cos[i] + x1 * sin[i];
         }
     }
 }
 
-// RoPE on q and k of every row, then k and v into the row's cache block.
-static void rope_and_store(const wk_model* m, const wk_batch* b, int32_t layer) {
-    const wk_config* c = &m->st.cfg;
-    int32_t q_dim = m->st.q_dim, kv_dim = m->st.kv_dim, ld = q_dim + 2 * kv_dim, bs = m->st.opts.block_size;
-    for (int32_t r = 0; r < b->n_rows; r++) {
-        float* row = m->qkv_out + (int64_t)r * ld;
-        int32_t pos = b->positions[r];
-        rope_heads(m, row, c->n_heads, pos);
-        rope_heads(m, row + q_dim, c->n_kv_heads, pos);
-        kv_write(&m->kv, layer, b->tables[r][pos / bs], pos % bs, row + q_dim, row + q_dim + kv_dim);
-    }
+// Whether no two rows of the step belong to one sequence (rows of a sequence share its block table).
+static int one_row_per_sequence(const wk_batch* b) {
+    for (int32_t r = 1; r < b->n_rows; r++)
+        for (int32_t s = 0; s < r; s++)
+            if (b->tables[s] == b->tables[r]) return 0;
+    return 1;
 }
 
+// Attention of one layer, one (row, kv head) per item, in two steps: RoPE on the query heads of the kv head's
+// group and on its key, the key and value into the row's block; then the group's heads over the row's positions.
+// Every row's write must precede the attention of the later rows of its sequence (a prompt chunk), so then the
+// writes run as a job of their own first. With one row per sequence (decode), an item does both for its row at
+// once: the positions a row reads are its sequence's, and the only one of them written in this step is its own.
 typedef struct {
     const wk_model* m;
     const wk_batch* b;
     int32_t layer;
+    int32_t store;  // rope and write in this job
+    int32_t attend; // attend in this job
 } attention_job;
 
-// One (row, kv head) per item: the query heads of that kv head's group over the row's positions.
 static void attention_range(void* ctx, int64_t start, int64_t end, int32_t tid) {
+    (void)tid;
     const attention_job* j = ctx;
     const wk_model* m = j->m;
     const wk_config* c = &m->st.cfg;
-    int32_t hd = c->head_dim, group = c->n_heads / c->n_kv_heads, q_dim = m->st.q_dim;
-    int32_t ld = q_dim + 2 * m->st.kv_dim;
+    int32_t hd = c->head_dim, group = c->n_heads / c->n_kv_heads, q_dim = m->st.q_dim, kv_dim = m->st.kv_dim;
+    int32_t ld = q_dim + 2 * kv_dim, bs = m->st.opts.block_size;
     float scale = 1.0f / sqrtf((float)hd);
-    float* scratch = m->scratch + tid * m->scratch_stride;
     for (int64_t item = start; item < end; item++) {
-        int32_t r = (int32_t)(item / c->n_kv_heads), g = (int32_t)(item % c->n_kv_heads);
-        const float* q = m->qkv_out + (int64_t)r * ld + (int64_t)g * group * hd;
-        float* out = m->ao + (int64_t)r * q_dim + (int64_t)g * group * hd;
-        attend(m->path, &m->kv, j->layer, j->b->tables[r], j->b->positions[r], g, group, q, scale, out, scratch);
+        int32_t r = (int32_t)(item / c->n_kv_heads), g = (int32_t)(item % c->n_kv_heads), pos = j->b->positions[r];
+        float* q = m->qkv_out + (int64_t)r * ld + (int64_t)g * group * hd;
+        if (j->store) {
+            float* k = m->qkv_out + (int64_t)r * ld + q_dim + (int64_t)g * hd;
+            rope_heads(m, q, group, pos);
+            rope_heads(m, k, 1, pos);
+            kv_write(&m->kv, j->layer, j->b->tables[r][pos / bs], pos % bs, g, k, k + kv_dim);
+        }
+        if (j->attend && item + 1 < end) { // the next item's blocks lie elsewhere
+            int32_t rn = (int32_t)((item + 1) / c->n_kv_heads), gn = (int32_t)((item + 1) % c->n_kv_heads);
+            kv_prefetch(&m->kv, j->layer, j->b->tables[rn], j->b->positions[rn], gn);
+        }
+        if (j->attend)
+            attend(m->path, &m->kv, j->layer, j->b->tables[r], pos, g, group, q, scale,
+                   m->ao + (int64_t)r * q_dim + (int64_t)g * group * hd);
     }
 }
 
@@ -267,12 +291,16 @@ static int32_t cpu_step(void* model, const wk_batch* b, float* logits) {
     int32_t path = m->path, qkv_n = q_dim + 2 * kv_dim;
     pool* p = &m->pool;
 
+    int32_t fused = one_row_per_sequence(b);
     embed(m, b);
     for (int32_t l = 0; l < c->n_layers; l++) {
         rmsnorm(m->xb, m->x, m->attn_norm + (int64_t)l * dim, B, dim, c->rms_eps);
         gemm(p, path, &m->qkv[l], m->xb, dim, B, m->qkv_out, qkv_n, qkv_n, EPI_STORE, m->gemm_scratch);
-        rope_and_store(m, b, l); // before attention: rows of one sequence see each other
-        attention_job aj = {m, b, l};
+        if (!fused) {
+            attention_job writes = {m, b, l, 1, 0};
+            pool_run(p, (int64_t)B * c->n_kv_heads, attention_range, &writes);
+        }
+        attention_job aj = {m, b, l, fused, 1};
         pool_run(p, (int64_t)B * c->n_kv_heads, attention_range, &aj);
         gemm(p, path, &m->wo[l], m->ao, q_dim, B, m->x, dim, dim, EPI_ADD, m->gemm_scratch);
 
@@ -565,30 +593,24 @@ WK_API int32_t wk_test_matmul(int32_t path, float* out, const float* x, const fl
     return wk_test_gemm(path, WK_F32, out, x, w, 1, n, d);
 }
 
-WK_API int32_t wk_test_attention(int32_t path, int32_t n_heads, int32_t n_kv_heads, int32_t head_dim, int32_t block_size,
-                                 int32_t n_pos, const int32_t* table, const float* q, const float* k, const float* v,
-                                 float* out) {
-    int32_t n_blocks, rc = wk_check_test_attention(n_heads, n_kv_heads, head_dim, INT32_MAX, block_size, n_pos, table, q, k,
-                                                   v, out, &n_blocks);
+WK_API int32_t wk_test_attention(int32_t path, int32_t kv_dtype, int32_t n_heads, int32_t n_kv_heads, int32_t head_dim,
+                                 int32_t block_size, int32_t n_pos, const int32_t* table, const float* q, const float* k,
+                                 const float* v, float* out) {
+    int32_t n_blocks, rc = wk_check_test_attention(kv_dtype, n_heads, n_kv_heads, head_dim, INT32_MAX, block_size, n_pos,
+                                                   table, q, k, v, out, &n_blocks);
     if (rc == WK_OK) rc = check_path("wk_test_attention", path);
     if (rc != WK_OK) return rc;
     kv_pool kv;
-    if ((rc = kv_pool_alloc(&kv, 1, n_blocks, block_size, n_kv_heads, head_dim)) != WK_OK) return rc;
-    size_t pool_bytes = (size_t)n_blocks * block_size * n_kv_heads * head_dim * sizeof(float);
-    memset(kv.k, 0xff, pool_bytes); // NaN everywhere no position was written: masking must hide it
-    memset(kv.v, 0xff, pool_bytes);
+    if ((rc = kv_pool_alloc(&kv, 1, n_blocks, block_size, n_kv_heads, head_dim, kv_dtype)) != WK_OK) return rc;
+    memset(kv.data, 0xff, kv_pool_bytes(&kv)); // NaN everywhere no position was written: masking must hide it
     int32_t kv_dim = n_kv_heads * head_dim, group = n_heads / n_kv_heads;
     for (int32_t t = 0; t < n_pos; t++)
-        kv_write(&kv, 0, table[t / block_size], t % block_size, k + (int64_t)t * kv_dim, v + (int64_t)t * kv_dim);
-    float* scratch = malloc((size_t)group * (n_pos + 16) * sizeof(float));
-    if (!scratch) {
-        kv_pool_free(&kv);
-        return wk_fail(WK_ERR_NOMEM, "wk_test_attention: out of memory");
-    }
+        for (int32_t g = 0; g < n_kv_heads; g++)
+            kv_write(&kv, 0, table[t / block_size], t % block_size, g, k + (int64_t)t * kv_dim + (int64_t)g * head_dim,
+                     v + (int64_t)t * kv_dim + (int64_t)g * head_dim);
     for (int32_t g = 0; g < n_kv_heads; g++)
         attend(path, &kv, 0, table, n_pos - 1, g, group, q + (int64_t)g * group * head_dim, 1.0f / sqrtf((float)head_dim),
-               out + (int64_t)g * group * head_dim, scratch);
-    free(scratch);
+               out + (int64_t)g * group * head_dim);
     kv_pool_free(&kv);
     return WK_OK;
 }

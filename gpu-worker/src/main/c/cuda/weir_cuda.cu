@@ -561,6 +561,8 @@ WK_API int32_t wk_model_create_ex(const wk_config* cfg, const wk_options* opts, 
     wk_model* m = (wk_model*)calloc(1, sizeof *m);
     if (!m) return wk_fail(WK_ERR_NOMEM, "wk_model_create: out of memory");
     int32_t rc = wk_state_build(&m->st, cfg, opts);
+    if (rc == WK_OK && m->st.opts.kv_dtype != WK_F32)
+        rc = wk_fail(WK_ERR_UNSUPPORTED, "wk_model_create: the cuda backend keeps its KV cache in f32 (kv_dtype 0)");
     if (rc == WK_OK) rc = build_model(m);
     if (rc != WK_OK) {
         free_model(m);
@@ -720,13 +722,14 @@ WK_API int32_t wk_test_matmul(int32_t path, float* out, const float* x, const fl
     return wk_test_gemm(1, WK_F32, out, x, w, 1, n, d);
 }
 
-WK_API int32_t wk_test_attention(int32_t path, int32_t n_heads, int32_t n_kv_heads, int32_t head_dim, int32_t block_size,
-                                 int32_t n_pos, const int32_t* table, const float* q, const float* k, const float* v,
-                                 float* out) {
+WK_API int32_t wk_test_attention(int32_t path, int32_t kv_dtype, int32_t n_heads, int32_t n_kv_heads, int32_t head_dim,
+                                 int32_t block_size, int32_t n_pos, const int32_t* table, const float* q, const float* k,
+                                 const float* v, float* out) {
     int32_t n_blocks, kv_dim = n_kv_heads * head_dim, last = n_pos - 1;
-    int32_t rc = wk_check_test_attention(n_heads, n_kv_heads, head_dim, MAX_HEAD_DIM, block_size, n_pos, table, q, k, v, out,
-                                         &n_blocks);
+    int32_t rc = wk_check_test_attention(kv_dtype, n_heads, n_kv_heads, head_dim, MAX_HEAD_DIM, block_size, n_pos, table, q,
+                                         k, v, out, &n_blocks);
     if (rc != WK_OK) return rc;
+    if (kv_dtype != WK_F32) return wk_fail(WK_ERR_UNSUPPORTED, "wk_test_attention: the cuda KV cache is f32 only");
     if (path != 1) return wk_fail(WK_ERR_ARG, "wk_test_attention: unknown path %d (cuda has 1)", path);
     if (wk_device_count() <= 0) return fail_no_device(WK_ERR_UNSUPPORTED, "wk_test_attention");
     int32_t n_tab = (n_pos + block_size - 1) / block_size;

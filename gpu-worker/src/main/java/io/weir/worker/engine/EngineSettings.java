@@ -11,7 +11,8 @@ import io.weir.worker.kernels.WeightStorage;
  * @param kvCacheBytes   KV-cache budget in bytes (--kv-cache-mb); 0: room for maxSeqs full-length sequences,
  *                       at most {@link #DEFAULT_KV_CACHE_CAP}
  * @param blockSize      positions per KV block, a multiple of 16 (--kv-block-size)
- * @param storage        how weights are stored: f32, or converted at load to bf16 or int8 (--quantize)
+ * @param storage        how weights are stored: f32, or converted at load to bf16 or int8 (--quantize); it also
+ *                       picks the KV cache's element type ({@link io.weir.worker.kernels.KernelLibrary#kvDtype})
  */
 public record EngineSettings(int maxSeqs, int maxBatchTokens, long kvCacheBytes, int blockSize, WeightStorage storage) {
     public static final int DEFAULT_MAX_SEQS = 16;

@@ -1,6 +1,7 @@
 package io.weir.worker.engine;
 
 import io.weir.worker.kernels.BackendSelector;
+import io.weir.worker.kernels.KernelLibrary;
 import io.weir.worker.model.ModelConfig;
 import io.weir.worker.model.ModelRunner;
 import io.weir.worker.tokenizer.Tokenizer;
@@ -24,9 +25,11 @@ public record LoadedModel(String name, ModelRunner runner, Tokenizer tokenizer, 
     public static LoadedModel load(String name, Path checkpointDir, EngineSettings settings) throws java.io.IOException {
         Tokenizer tokenizer = Tokenizer.load(checkpointDir);
         ModelConfig config = ModelConfig.load(checkpointDir);
-        long bytesPerPosition = 2L * config.nLayers() * config.nKvHeads() * config.headDim() * Float.BYTES;
+        KernelLibrary library = BackendSelector.select();
+        long bytesPerPosition = 2L * config.nLayers() * config.nKvHeads() * config.headDim()
+                * library.kvDtype(settings.storage()).bytes();
         int blocks = settings.kvBlocks(bytesPerPosition, config.maxSeqLen());
-        ModelRunner runner = ModelRunner.load(checkpointDir, BackendSelector.select(), ModelRunner.Options.paged(0,
+        ModelRunner runner = ModelRunner.load(checkpointDir, library, ModelRunner.Options.paged(0,
                 settings.maxBatchTokens(), blocks, settings.blockSize(), settings.storage()));
         int[] stops = IntStream.concat(Arrays.stream(config.eosTokenIds()),
                 config.bosTokenId() >= 0 ? IntStream.of(config.bosTokenId()) : IntStream.empty()).distinct().toArray();

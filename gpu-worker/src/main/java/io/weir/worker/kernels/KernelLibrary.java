@@ -76,6 +76,15 @@ public final class KernelLibrary {
         return backend;
     }
 
+    /**
+     * The KV-cache element type for weights stored as {@code storage}: on the CPU, bf16 when the weights are
+     * quantized (half the bytes attention streams, an error well inside the quantization's), else f32; CUDA
+     * keeps f32.
+     */
+    public DType kvDtype(WeightStorage storage) {
+        return backend == Backend.CPU && storage != WeightStorage.F32 ? DType.BF16 : DType.F32;
+    }
+
     /** The file this library was loaded from. */
     public Path path() {
         return path;
@@ -191,15 +200,15 @@ public final class KernelLibrary {
 
     /**
      * Test hook {@code wk_test_attention}: paged attention of one query (at position nPos-1) over dense keys and
-     * values {@code k}, {@code v} ({@code nPos × nKvHeads·headDim}) stored in the blocks {@code table}. False when
-     * this machine cannot run the path.
+     * values {@code k}, {@code v} ({@code nPos × nKvHeads·headDim}) stored as {@code kvDtype} in the blocks
+     * {@code table}. False when this machine cannot run the path or this backend has no such KV cache.
      */
-    public boolean testAttention(int path, int nHeads, int nKvHeads, int headDim, int blockSize, int nPos, int[] table,
-            float[] q, float[] k, float[] v, float[] out) {
+    public boolean testAttention(int path, DType kvDtype, int nHeads, int nKvHeads, int headDim, int blockSize, int nPos,
+            int[] table, float[] q, float[] k, float[] v, float[] out) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment o = arena.allocate(JAVA_FLOAT, (long) nHeads * headDim);
-            int rc = (int) WeirNative.wk_test_attention.HANDLE.invokeExact(testAttention, path, nHeads, nKvHeads, headDim,
-                    blockSize, nPos, arena.allocateFrom(JAVA_INT, table), arena.allocateFrom(JAVA_FLOAT, q),
+            int rc = (int) WeirNative.wk_test_attention.HANDLE.invokeExact(testAttention, path, kvDtype.code(), nHeads,
+                    nKvHeads, headDim, blockSize, nPos, arena.allocateFrom(JAVA_INT, table), arena.allocateFrom(JAVA_FLOAT, q),
                     arena.allocateFrom(JAVA_FLOAT, k), arena.allocateFrom(JAVA_FLOAT, v), o);
             if (rc == WeirNative.WK_ERR_UNSUPPORTED) return false;
             check(rc);

@@ -15,22 +15,18 @@ import java.lang.foreign.StructLayout;
  * @param nBlocks   KV-cache blocks; 0 means exactly enough for the slots
  * @param blockSize positions per KV block (a multiple of 16); 0 means 16
  * @param storage   how projection and LM-head weights are stored
+ * @param kvDtype   KV-cache elements: F32, or BF16 (CPU backend); see {@link KernelLibrary#kvDtype}
  */
-public record ModelOptions(int maxBatch, int maxSlots, int nBlocks, int blockSize, WeightStorage storage) {
+public record ModelOptions(int maxBatch, int maxSlots, int nBlocks, int blockSize, WeightStorage storage, DType kvDtype) {
     public static final int DEFAULT_BLOCK_SIZE = 16;
 
     public ModelOptions {
-        if (storage == null) throw new IllegalArgumentException("storage is null");
+        if (storage == null || kvDtype == null) throw new IllegalArgumentException("storage or kvDtype is null");
     }
 
-    /** {@code maxSlots} slots of the slot API, each with its own blocks; f32 weights. */
+    /** {@code maxSlots} slots of the slot API, each with its own blocks; f32 weights and KV cache. */
     public static ModelOptions slots(int maxSlots, int maxBatch) {
-        return new ModelOptions(maxBatch, maxSlots, 0, DEFAULT_BLOCK_SIZE, WeightStorage.F32);
-    }
-
-    /** The paged API only: {@code nBlocks} blocks of {@code blockSize} positions. */
-    public static ModelOptions paged(int maxBatch, int nBlocks, int blockSize, WeightStorage storage) {
-        return new ModelOptions(maxBatch, 0, nBlocks, blockSize, storage);
+        return new ModelOptions(maxBatch, maxSlots, 0, DEFAULT_BLOCK_SIZE, WeightStorage.F32, DType.F32);
     }
 
     static final StructLayout LAYOUT = MemoryLayout.structLayout(
@@ -38,7 +34,8 @@ public record ModelOptions(int maxBatch, int maxSlots, int nBlocks, int blockSiz
             JAVA_INT.withName("max_slots"),
             JAVA_INT.withName("n_blocks"),
             JAVA_INT.withName("block_size"),
-            JAVA_INT.withName("weight_dtype"));
+            JAVA_INT.withName("weight_dtype"),
+            JAVA_INT.withName("kv_dtype"));
 
     MemorySegment toSegment(Arena arena) {
         MemorySegment s = arena.allocate(LAYOUT);
@@ -47,6 +44,7 @@ public record ModelOptions(int maxBatch, int maxSlots, int nBlocks, int blockSiz
         s.setAtIndex(JAVA_INT, 2, nBlocks);
         s.setAtIndex(JAVA_INT, 3, blockSize);
         s.setAtIndex(JAVA_INT, 4, storage.code());
+        s.setAtIndex(JAVA_INT, 5, kvDtype.code());
         return s;
     }
 }

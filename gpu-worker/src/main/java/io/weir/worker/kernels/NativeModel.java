@@ -57,6 +57,10 @@ public final class NativeModel implements AutoCloseable {
         return options.storage();
     }
 
+    public DType kvDtype() {
+        return options.kvDtype();
+    }
+
     /** KV-cache blocks. */
     public int kvBlocks() {
         return nBlocks;

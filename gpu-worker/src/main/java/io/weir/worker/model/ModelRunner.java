@@ -4,6 +4,7 @@ import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 
 import io.weir.worker.kernels.BackendSelector;
+import io.weir.worker.kernels.DType;
 import io.weir.worker.kernels.KernelConfig;
 import io.weir.worker.kernels.KernelLibrary;
 import io.weir.worker.kernels.ModelOptions;
@@ -72,8 +73,8 @@ public final class ModelRunner implements AutoCloseable {
             return new Options(0, maxSeqLen, maxBatch, kvBlocks, blockSize, storage);
         }
 
-        ModelOptions toModelOptions() {
-            return new ModelOptions(maxBatch, maxSlots, kvBlocks, blockSize, storage);
+        ModelOptions toModelOptions(DType kvDtype) {
+            return new ModelOptions(maxBatch, maxSlots, kvBlocks, blockSize, storage, kvDtype);
         }
     }
 
@@ -133,13 +134,13 @@ public final class ModelRunner implements AutoCloseable {
                     + config.maxSeqLen());
         KernelConfig kc = config.toKernelConfig(seqLen);
         try (Checkpoint ckpt = Checkpoint.open(checkpointDir)) {
-            NativeModel model = library.createModel(kc, options.toModelOptions());
+            NativeModel model = library.createModel(kc, options.toModelOptions(library.kvDtype(options.storage())));
             try {
                 upload(ckpt, kc, model);
                 ModelRunner runner = new ModelRunner(config, model, seqLen);
-                log.info("loaded {} on {} in {} ms: {} layers, dim {}, vocab {}, {} weights, KV cache {} blocks x {} positions",
+                log.info("loaded {} on {} in {} ms: {} layers, dim {}, vocab {}, {} weights, {} KV cache {} blocks x {} positions",
                         checkpointDir, library.name(), (System.nanoTime() - t0) / 1_000_000, config.nLayers(), config.dim(),
-                        config.vocabSize(), options.storage(), model.kvBlocks(), model.kvBlockSize());
+                        config.vocabSize(), options.storage(), model.kvDtype(), model.kvBlocks(), model.kvBlockSize());
                 return runner;
             } catch (RuntimeException e) {
                 model.close();
@@ -193,6 +194,11 @@ public final class ModelRunner implements AutoCloseable {
 
     public WeightStorage storage() {
         return model.storage();
+    }
+
+    /** KV-cache elements: F32, or BF16 on the CPU with quantized weights ({@link KernelLibrary#kvDtype}). */
+    public DType kvDtype() {
+        return model.kvDtype();
     }
 
     /** "cpu" or "cuda". */

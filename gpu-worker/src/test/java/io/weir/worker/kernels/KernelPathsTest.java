@@ -11,13 +11,14 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Every SIMD path of the batched product (each weight storage type, several batch sizes) and of paged attention
- * equals a double-precision reference computed here, from the same inputs, within f32 rounding. Quantized
- * storage is checked against the reference on the quantized weights (bf16 rounding, int8 with a per-row scale of
- * max|w| / 127), so the test checks the kernels, not the quantization error. Path 3 (AVX512_BF16) multiplies bf16
- * weights by activations rounded to bf16: its reference rounds them too. The CPU multiplies int8 weights by
- * activations quantized to int8 per row (W8A8) on every path, in exact integer sums: each path must return
- * {@link #w8a8}'s floats bit for bit (so every SIMD path equals the scalar one), and those are within the
- * activations' rounding of the reference.
+ * (each KV-cache element type) equals a double-precision reference computed here, from the same inputs, within f32
+ * rounding. Quantized storage is checked against the reference on the quantized weights (bf16 rounding, int8 with
+ * a per-row scale of max|w| / 127), and a bf16 KV cache against the reference on bf16-rounded keys and values, so
+ * the test checks the kernels, not the quantization error. Path 3 (AVX512_BF16) multiplies bf16 weights by
+ * activations rounded to bf16: its reference rounds them too. The CPU multiplies int8 weights by activations
+ * quantized to int8 per row (W8A8) on every path, in exact integer sums: each path must return {@link #w8a8}'s
+ * floats bit for bit (so every SIMD path equals the scalar one), and those are within the activations' rounding of
+ * the reference.
  */
 class KernelPathsTest {
     // {m rows, n inputs, d outputs}: tails of every kind (rows past 8, columns past 32, odd n)
@@ -189,14 +190,19 @@ class KernelPathsTest {
             java.util.Collections.shuffle(ids, new java.util.Random(r.nextLong()));
             int[] table = ids.subList(0, blocks).stream().mapToInt(Integer::intValue).toArray();
             float[] q = gaussian(r, nHeads * hd), k = gaussian(r, nPos * nKv * hd), v = gaussian(r, nPos * nKv * hd);
-            double[] want = denseAttention(nHeads, nKv, hd, nPos, q, k, v);
-            for (int path : paths) {
-                float[] out = new float[nHeads * hd];
-                if (!lib.testAttention(path, nHeads, nKv, hd, bs, nPos, table, q, k, v, out)) continue;
-                if (!ran.contains("path " + path)) ran.add("path " + path);
-                for (int i = 0; i < out.length; i++)
-                    assertEquals(want[i], out[i], 2e-5 * (1 + Math.abs(want[i])),
-                            lib.name() + " path " + path + " case " + java.util.Arrays.toString(c) + " element " + i);
+            for (DType kv : List.of(DType.F32, DType.BF16)) {
+                WeightStorage rounding = kv == DType.BF16 ? WeightStorage.BF16 : WeightStorage.F32;
+                float[] ks = stored(k, k.length, 1, rounding), vs = stored(v, v.length, 1, rounding);
+                double[] want = denseAttention(nHeads, nKv, hd, nPos, q, ks, vs);
+                for (int path : paths) {
+                    float[] out = new float[nHeads * hd];
+                    if (!lib.testAttention(path, kv, nHeads, nKv, hd, bs, nPos, table, q, k, v, out)) continue;
+                    String what = "path " + path + " " + kv;
+                    if (!ran.contains(what)) ran.add(what);
+                    for (int i = 0; i < out.length; i++)
+                        assertEquals(want[i], out[i], 2e-5 * (1 + Math.abs(want[i])),
+                                lib.name() + " " + what + " case " + java.util.Arrays.toString(c) + " element " + i);
+                }
             }
         }
         return ran;
@@ -206,13 +212,13 @@ class KernelPathsTest {
     void cpuPagedAttentionEqualsDenseAttention() {
         List<String> ran = checkAttention(KernelLibrary.load(Backend.CPU), new int[] {0, 1, 2, 3, 4});
         System.out.println("cpu attention paths checked: " + ran);
-        assertTrue(ran.contains("path 0"));
+        assertTrue(ran.contains("path 0 F32") && ran.contains("path 0 BF16"), ran.toString());
     }
 
     @Test
     void cudaPagedAttentionEqualsDenseAttention() {
         String why = BackendSelector.cudaUnavailableReason();
         assumeTrue(why == null, "CUDA attention test skipped: " + why);
-        assertEquals(List.of("path 1"), checkAttention(KernelLibrary.load(Backend.CUDA), new int[] {1}));
+        assertEquals(List.of("path 1 F32"), checkAttention(KernelLibrary.load(Backend.CUDA), new int[] {1}));
     }
 }

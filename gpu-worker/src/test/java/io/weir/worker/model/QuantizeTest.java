@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.weir.infra.testing.TestModels;
 import io.weir.worker.kernels.Backend;
+import io.weir.worker.kernels.DType;
 import io.weir.worker.kernels.KernelLibrary;
 import io.weir.worker.kernels.WeightStorage;
 import java.nio.file.Path;
@@ -30,6 +31,7 @@ class QuantizeTest {
         try (ModelRunner runner = ModelRunner.load(dir, KernelLibrary.load(Backend.CPU),
                 new ModelRunner.Options(1, 0, 64, 0, 16, storage))) {
             assertEquals(storage, runner.storage());
+            assertEquals(storage == WeightStorage.F32 ? DType.F32 : DType.BF16, runner.kvDtype(), "the CPU's KV cache");
             for (Golden.Case c : cases) {
                 int[] got = Golden.greedy(runner, 0, c.prompt(), n, null);
                 boolean diverged = false;
