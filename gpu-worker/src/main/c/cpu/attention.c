@@ -66,20 +66,6 @@ void kv_prefetch(const kv_pool* kv, int32_t layer, const int32_t* table, int32_t
     if (pos >= 16) prefetch_positions(kv, layer, table, kvh, pos / 16 * 16, pos + 1);
 }
 
-static uint16_t f32_to_bf16(float f) {
-    uint32_t bits;
-    memcpy(&bits, &f, 4);
-    if ((bits & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((bits >> 16) | 0x40); // NaN stays NaN
-    return (uint16_t)((bits + 0x7fffu + ((bits >> 16) & 1)) >> 16);                 // round to nearest even
-}
-
-static float bf16_to_f32(uint16_t h) {
-    uint32_t bits = (uint32_t)h << 16;
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
-}
-
 void kv_write(const kv_pool* kv, int32_t layer, int32_t block, int32_t offset, int32_t kvh, const float* k,
               const float* v) {
     int32_t hd = kv->head_dim, bs = kv->block_size;

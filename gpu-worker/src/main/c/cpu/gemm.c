@@ -72,13 +72,6 @@ static inline int64_t packed_index(const packed* w, int32_t c, int32_t j) {
     return (int64_t)(c / PANEL) * w->kp * PANEL + panel_index(w->dtype, c % PANEL, j);
 }
 
-static uint16_t f32_to_bf16(float f) {
-    uint32_t bits;
-    memcpy(&bits, &f, 4);
-    if ((bits & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((bits >> 16) | 0x40); // NaN stays NaN
-    return (uint16_t)((bits + 0x7fffu + ((bits >> 16) & 1)) >> 16);                 // round to nearest even
-}
-
 void packed_set_rows(packed* w, const float* src, int32_t rows, int32_t col0, int32_t pair_stride) {
     for (int32_t r = 0; r < rows; r++) {
         int32_t c = pair_stride > 0 ? (r / PANEL) * pair_stride + col0 + r % PANEL : col0 + r;
@@ -108,8 +101,7 @@ void packed_column(const packed* w, int32_t c, float* out) {
         if (w->dtype == WK_F32) {
             out[j] = ((const float*)w->data)[at];
         } else if (w->dtype == WK_BF16) {
-            uint32_t bits = (uint32_t)((const uint16_t*)w->data)[at] << 16;
-            memcpy(&out[j], &bits, 4);
+            out[j] = bf16_to_f32(((const uint16_t*)w->data)[at]);
         } else {
             out[j] = ((const int8_t*)w->data)[at] * w->scales[c];
         }
@@ -121,11 +113,7 @@ void packed_column(const packed* w, int32_t c, float* out) {
 // compile-time constant in each instance, so the accumulators stay in registers.
 
 static inline float load_scalar(const void* panel, int32_t dtype, int64_t at) {
-    if (dtype == WK_F32) return ((const float*)panel)[at];
-    uint32_t bits = (uint32_t)((const uint16_t*)panel)[at] << 16;
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
+    return dtype == WK_F32 ? ((const float*)panel)[at] : bf16_to_f32(((const uint16_t*)panel)[at]);
 }
 
 static void kernel_scalar(int R, const float* x, int64_t ldx, const void* panel, int32_t dtype, int32_t K, float* tile,

@@ -9,6 +9,7 @@
 #include <immintrin.h>
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 
 // AVX512_BF16 is AVX-512 plus, for bf16-stored weights, products in bf16 (vdpbf16ps: activations rounded to
 // bf16, products summed in f32), twice the multiply-adds per instruction of f32 FMA. AVX512_VNNI is AVX-512
@@ -26,6 +27,21 @@ int32_t simd_path_supported(int32_t path);
 // (a simd_path_name) forces if supported.
 int32_t simd_best_path(int32_t dtype);
 const char* simd_path_name(int32_t path);
+
+// f32 -> bf16, rounding to nearest even (weights and KV entries are stored this way; NaN stays NaN).
+static inline uint16_t f32_to_bf16(float f) {
+    uint32_t bits;
+    memcpy(&bits, &f, 4);
+    if ((bits & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((bits >> 16) | 0x40);
+    return (uint16_t)((bits + 0x7fffu + ((bits >> 16) & 1)) >> 16);
+}
+
+static inline float bf16_to_f32(uint16_t h) {
+    uint32_t bits = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
 
 #define AVX2_FN __attribute__((target("avx2,fma"), always_inline)) static inline
 #define AVX512_FN __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl"), always_inline)) static inline
