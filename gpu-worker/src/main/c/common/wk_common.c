@@ -407,3 +407,26 @@ void wk_matmul_ref(float* out, const float* x, const float* w, int32_t n, int32_
         out[i] = sum;
     }
 }
+
+// ----------------------------------------------------------------------------
+// The forward entry points, the same for every backend around its wk_backend_step
+
+WK_API int32_t wk_forward(wk_model* m, int32_t slot, const int32_t* tokens, int32_t n_tokens, int32_t start_pos,
+                          float* logits_out) {
+    if (m == NULL) return wk_fail(WK_ERR_ARG, "wk_forward: model is NULL");
+    return wk_run_sequence(wk_backend_state(m), wk_backend_step, m, slot, tokens, n_tokens, start_pos, logits_out);
+}
+
+WK_API int32_t wk_forward_batch(wk_model* m, int32_t n_rows, const int32_t* slots, const int32_t* tokens,
+                                const int32_t* positions, float* logits_out) {
+    if (m == NULL) return wk_fail(WK_ERR_ARG, "wk_forward_batch: model is NULL");
+    return wk_run_batch(wk_backend_state(m), wk_backend_step, m, n_rows, slots, tokens, positions, logits_out);
+}
+
+WK_API int32_t wk_forward_paged(wk_model* m, int32_t n_rows, const int32_t* tokens, const int32_t* positions,
+                                const int32_t* row_seq, int32_t n_seqs, const int32_t* block_tables, int32_t table_stride,
+                                int32_t n_logits, const int32_t* logit_rows, float* logits_out, int32_t* argmax_out) {
+    if (m == NULL) return wk_fail(WK_ERR_ARG, "wk_forward_paged: model is NULL");
+    return wk_run_paged(wk_backend_state(m), wk_backend_step, m, n_rows, tokens, positions, row_seq, n_seqs,
+                        block_tables, table_stride, n_logits, logit_rows, logits_out, argmax_out);
+}

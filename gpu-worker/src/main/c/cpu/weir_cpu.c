@@ -5,7 +5,7 @@
  *
  *   model        struct wk_model, build/free, weight upload (packing, fusing, quantizing)
  *   blocks       embedding, RMSNorm, RoPE, KV-cache write, attention over the pool
- *   forward      cpu_step: one batch of rows through every layer
+ *   forward      wk_backend_step: one batch of rows through every layer
  *   API          the exported wk_* functions, benchmarks and test hooks
  *
  * Per layer the step runs four batched products on pre-packed weights (gemm.h): Q, K and V fused into
@@ -284,7 +284,7 @@ static void argmax_range(void* ctx, int64_t start, int64_t end, int32_t tid) {
 // ----------------------------------------------------------------------------
 // Forward: one batch of rows through every layer (rows are validated by wk_run_*)
 
-static int32_t cpu_step(void* model, const wk_batch* b, float* logits) {
+int32_t wk_backend_step(void* model, const wk_batch* b, float* logits) {
     wk_model* m = model;
     const wk_config* c = &m->st.cfg;
     int32_t B = b->n_rows, dim = c->dim, q_dim = m->st.q_dim, kv_dim = m->st.kv_dim, hidden = c->hidden_dim;
@@ -375,29 +375,11 @@ WK_API int32_t wk_model_set_tensor(wk_model* m, int32_t tensor, int32_t layer, c
     return WK_OK;
 }
 
+wk_state* wk_backend_state(wk_model* m) { return &m->st; }
+
 WK_API void wk_model_free(wk_model* m) {
     if (m == NULL) return;
     free_model(m);
-}
-
-WK_API int32_t wk_forward(wk_model* m, int32_t slot, const int32_t* tokens, int32_t n_tokens, int32_t start_pos,
-                          float* logits_out) {
-    if (m == NULL) return wk_fail(WK_ERR_ARG, "wk_forward: model is NULL");
-    return wk_run_sequence(&m->st, cpu_step, m, slot, tokens, n_tokens, start_pos, logits_out);
-}
-
-WK_API int32_t wk_forward_batch(wk_model* m, int32_t n_rows, const int32_t* slots, const int32_t* tokens,
-                                const int32_t* positions, float* logits_out) {
-    if (m == NULL) return wk_fail(WK_ERR_ARG, "wk_forward_batch: model is NULL");
-    return wk_run_batch(&m->st, cpu_step, m, n_rows, slots, tokens, positions, logits_out);
-}
-
-WK_API int32_t wk_forward_paged(wk_model* m, int32_t n_rows, const int32_t* tokens, const int32_t* positions,
-                                const int32_t* row_seq, int32_t n_seqs, const int32_t* block_tables, int32_t table_stride,
-                                int32_t n_logits, const int32_t* logit_rows, float* logits_out, int32_t* argmax_out) {
-    if (m == NULL) return wk_fail(WK_ERR_ARG, "wk_forward_paged: model is NULL");
-    return wk_run_paged(&m->st, cpu_step, m, n_rows, tokens, positions, row_seq, n_seqs, block_tables, table_stride,
-                        n_logits, logit_rows, logits_out, argmax_out);
 }
 
 // ----------------------------------------------------------------------------

@@ -9,7 +9,7 @@
  *   kernels      embedding, RMSNorm, matmul (a warp per output row for small batches, a shared-memory
  *                tiled GEMM for large ones), RoPE, paged KV write, paged attention (one block per
  *                (head, row)), SwiGLU, residual, logit-row gather
- *   forward      cuda_step: one batch of rows through every layer
+ *   forward      wk_backend_step: one batch of rows through every layer
  *   API          the exported wk_* functions, benchmarks and test hooks
  *
  * The paged KV cache: k and v are [n_layers][n_blocks][block_size][kv_dim]; a row's position p lives in
@@ -434,7 +434,7 @@ static int32_t matmul(float* out, const float* x, const dmat* d, int64_t layer, 
 // ----------------------------------------------------------------------------
 // Forward: one batch of rows through every layer (rows are validated by wk_run_*)
 
-static int32_t cuda_step(void* model, const wk_batch* bt, float* logits) {
+int32_t wk_backend_step(void* model, const wk_batch* bt, float* logits) {
     wk_model* m = (wk_model*)model;
     const wk_config* c = &m->st.cfg;
     int dim = c->dim, q_dim = m->st.q_dim, kv_dim = m->st.kv_dim, hidden = c->hidden_dim, L = c->n_layers;
@@ -599,28 +599,10 @@ WK_API int32_t wk_model_set_tensor(wk_model* m, int32_t tensor, int32_t layer, c
     return rc;
 }
 
+wk_state* wk_backend_state(wk_model* m) { return &m->st; }
+
 WK_API void wk_model_free(wk_model* m) {
     if (m != NULL) free_model(m);
-}
-
-WK_API int32_t wk_forward(wk_model* m, int32_t slot, const int32_t* tokens, int32_t n_tokens, int32_t start_pos,
-                          float* logits_out) {
-    if (m == NULL) return wk_fail(WK_ERR_ARG, "wk_forward: model is NULL");
-    return wk_run_sequence(&m->st, cuda_step, m, slot, tokens, n_tokens, start_pos, logits_out);
-}
-
-WK_API int32_t wk_forward_batch(wk_model* m, int32_t n_rows, const int32_t* slots, const int32_t* tokens,
-                                const int32_t* positions, float* logits_out) {
-    if (m == NULL) return wk_fail(WK_ERR_ARG, "wk_forward_batch: model is NULL");
-    return wk_run_batch(&m->st, cuda_step, m, n_rows, slots, tokens, positions, logits_out);
-}
-
-WK_API int32_t wk_forward_paged(wk_model* m, int32_t n_rows, const int32_t* tokens, const int32_t* positions,
-                                const int32_t* row_seq, int32_t n_seqs, const int32_t* block_tables, int32_t table_stride,
-                                int32_t n_logits, const int32_t* logit_rows, float* logits_out, int32_t* argmax_out) {
-    if (m == NULL) return wk_fail(WK_ERR_ARG, "wk_forward_paged: model is NULL");
-    return wk_run_paged(&m->st, cuda_step, m, n_rows, tokens, positions, row_seq, n_seqs, block_tables, table_stride,
-                        n_logits, logit_rows, logits_out, argmax_out);
 }
 
 WK_API int32_t wk_bench_read_bandwidth(int64_t bytes, int32_t reps, double* gb_per_s) {

@@ -16,6 +16,7 @@ import java.util.List;
  * @param tokens         tokens each stream generates (0: the shape's default)
  * @param promptTokens   prompt length of the streams
  * @param reps           repetitions of every measurement (median and best are reported)
+ * @param warmUpSeconds  warm-up time at most per shape (it ends earlier once the JIT is quiet)
  * @param storage        weight storage (--quantize)
  * @param maxBatchTokens tokens per engine step
  * @param data           where generated checkpoints are kept between runs
@@ -24,7 +25,7 @@ import java.util.List;
  * @param llama2cTokenizer the tokenizer.bin it is given (null: none)
  */
 record BenchOptions(List<Shape> shapes, int[] streams, int[] stackStreams, int tokens, int promptTokens, int reps,
-                    WeightStorage storage, int maxBatchTokens, Path data, Path markdown, Path llama2c, Path llama2cTokenizer) {
+                    int warmUpSeconds, WeightStorage storage, int maxBatchTokens, Path data, Path markdown, Path llama2c, Path llama2cTokenizer) {
 
     static final String USAGE = """
             usage: weir bench [options]
@@ -40,6 +41,7 @@ record BenchOptions(List<Shape> shapes, int[] streams, int[] stackStreams, int t
               --tokens N             tokens generated per stream (default 128 for stories15M, 64 for stories110M)
               --prompt N             prompt tokens per stream (default 32)
               --reps N               repetitions per measurement (default 3)
+              --warmup S             warm-up at most S seconds per shape, until the JIT is quiet (default 90)
               --quantize f32|bf16|int8  weight storage (default f32)
               --max-batch-tokens N   tokens per engine step (default 256)
               --data DIR             where generated checkpoints are cached (default .weir/bench)
@@ -51,13 +53,13 @@ record BenchOptions(List<Shape> shapes, int[] streams, int[] stackStreams, int t
             """;
 
     private static final java.util.Set<String> FLAGS = java.util.Set.of("--shapes", "--streams", "--stack-streams", "--tokens",
-            "--prompt", "--reps", "--quantize", "--max-batch-tokens", "--data", "--markdown", "--llama2c", "--llama2c-tokenizer");
+            "--prompt", "--reps", "--warmup", "--quantize", "--max-batch-tokens", "--data", "--markdown", "--llama2c", "--llama2c-tokenizer");
 
     static BenchOptions parse(String... args) {
         List<Shape> shapes = List.of(Shape.STORIES_15M, Shape.STORIES_110M);
         int[] streams = {1, 8, 32, 64};
         int[] stack = {1, 32};
-        int tokens = 0, prompt = 32, reps = 3, maxBatchTokens = 256;
+        int tokens = 0, prompt = 32, reps = 3, warmUp = 90, maxBatchTokens = 256;
         WeightStorage storage = WeightStorage.F32;
         Path data = Path.of(".weir", "bench"), markdown = null, llama2c = null;
         Path llama2cTokenizer = Path.of("..", "shared", "models", "llama2-tokenizer-32k", "tokenizer.bin");
@@ -82,6 +84,7 @@ record BenchOptions(List<Shape> shapes, int[] streams, int[] stackStreams, int t
                 case "--tokens" -> tokens = positive(flag, v);
                 case "--prompt" -> prompt = positive(flag, v);
                 case "--reps" -> reps = positive(flag, v);
+                case "--warmup" -> warmUp = positive(flag, v);
                 case "--quantize" -> storage = WeightStorage.parse(v);
                 case "--max-batch-tokens" -> maxBatchTokens = positive(flag, v);
                 case "--data" -> data = Path.of(v);
@@ -94,7 +97,7 @@ record BenchOptions(List<Shape> shapes, int[] streams, int[] stackStreams, int t
         if (longRun) {
             reps *= 3;
         }
-        return new BenchOptions(shapes, streams, stack, tokens, prompt, reps, storage, maxBatchTokens, data, markdown,
+        return new BenchOptions(shapes, streams, stack, tokens, prompt, reps, warmUp, storage, maxBatchTokens, data, markdown,
                 llama2c, java.nio.file.Files.exists(llama2cTokenizer) ? llama2cTokenizer : null);
     }
 
