@@ -91,8 +91,7 @@ final class ScriptedWorker implements AutoCloseable {
     }
 
     void fail(CompletionRequest request, int seq, int status, String message) {
-        replies.send(request.replyTopic(), CompletionEvent.error(request.requestId(), seq, status, message));
-        producer.flush();
+        batch(request.replyTopic(), List.of(CompletionEvent.error(request.requestId(), seq, status, message)));
     }
 
     @Override

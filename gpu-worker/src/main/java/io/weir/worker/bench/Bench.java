@@ -117,7 +117,7 @@ public final class Bench {
                 StackDriver http = options.stackStreams().length > 0
                         ? new StackDriver(name, checkpoint, options, options.maxStreams()) : null) {
             int prefillLength = Math.min(model.runner().maxSeqLen() - 2, 512);
-            warmUp(engine, http, options, tokens);
+            warmUp(engine, http, tokens);
             for (int r = 0; r < reps; r++) {
                 bandwidth[r] = library.readBandwidth(weightBytes, 3);
                 if (llama2cModel != null) {
@@ -218,7 +218,7 @@ public final class Bench {
      * otherwise compile during the measured rounds and take CPU from the engine, which a server running for hours never
      * sees. With a Kafka broker, Hazelcast and Vert.x in one JVM, C2 keeps compiling for minutes.
      */
-    private void warmUp(InProcessDriver engine, StackDriver http, BenchOptions options, int tokens) throws Exception {
+    private void warmUp(InProcessDriver engine, StackDriver http, int tokens) throws Exception {
         int inStreams = Arrays.stream(options.streams()).max().orElse(1);
         int stackStreams = Arrays.stream(options.stackStreams()).max().orElse(1);
         var jit = ManagementFactory.getCompilationMXBean();
@@ -229,7 +229,8 @@ public final class Bench {
             if (http != null) http.run(prompts(stackStreams, options.promptTokens()), tokens);
             double jitShare = (jit.getTotalCompilationTime() - compiled0) * 1e6 / (System.nanoTime() - t0);
             if (jitShare < WARM_JIT_SHARE || System.nanoTime() - start > options.warmUpSeconds() * 1_000_000_000L) {
-                System.out.printf(Locale.ROOT, "warm after %d round(s): the JIT took %.1f%% of the last one%n", round, 100 * jitShare);
+                System.out.printf(Locale.ROOT, "warm after %d round(s): the JIT took %.1f%% of the last one%n", round,
+                        100 * jitShare);
                 return;
             }
         }

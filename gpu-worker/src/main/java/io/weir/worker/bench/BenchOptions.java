@@ -25,7 +25,8 @@ import java.util.List;
  * @param llama2cTokenizer the tokenizer.bin it is given (null: none)
  */
 record BenchOptions(List<Shape> shapes, int[] streams, int[] stackStreams, int tokens, int promptTokens, int reps,
-                    int warmUpSeconds, WeightStorage storage, int maxBatchTokens, Path data, Path markdown, Path llama2c, Path llama2cTokenizer) {
+                    int warmUpSeconds, WeightStorage storage, int maxBatchTokens, Path data, Path markdown, Path llama2c,
+                    Path llama2cTokenizer) {
 
     static final String USAGE = """
             usage: weir bench [options]
@@ -53,7 +54,8 @@ record BenchOptions(List<Shape> shapes, int[] streams, int[] stackStreams, int t
             """;
 
     private static final java.util.Set<String> FLAGS = java.util.Set.of("--shapes", "--streams", "--stack-streams", "--tokens",
-            "--prompt", "--reps", "--warmup", "--quantize", "--max-batch-tokens", "--data", "--markdown", "--llama2c", "--llama2c-tokenizer");
+            "--prompt", "--reps", "--warmup", "--quantize", "--max-batch-tokens", "--data", "--markdown", "--llama2c",
+            "--llama2c-tokenizer");
 
     static BenchOptions parse(String... args) {
         List<Shape> shapes = List.of(Shape.STORIES_15M, Shape.STORIES_110M);
@@ -97,8 +99,8 @@ record BenchOptions(List<Shape> shapes, int[] streams, int[] stackStreams, int t
         if (longRun) {
             reps *= 3;
         }
-        return new BenchOptions(shapes, streams, stack, tokens, prompt, reps, warmUp, storage, maxBatchTokens, data, markdown,
-                llama2c, java.nio.file.Files.exists(llama2cTokenizer) ? llama2cTokenizer : null);
+        return new BenchOptions(shapes, streams, stack, tokens, prompt, reps, warmUp, storage, maxBatchTokens, data,
+                markdown, llama2c, java.nio.file.Files.exists(llama2cTokenizer) ? llama2cTokenizer : null);
     }
 
     /** Tokens per stream for {@code shape}. */
