@@ -41,7 +41,9 @@ class ReplyBatchTest {
 
     @AfterAll
     void stop() throws Exception {
-        scripted.close();
+        if (scripted != null) {
+            scripted.close();
+        }
     }
 
     @Test

@@ -51,7 +51,9 @@ class EngineCancellationTest {
 
     @AfterAll
     void close() throws Exception {
-        harness.close();
+        if (harness != null) { // null when the model is absent and the class was skipped
+            harness.close();
+        }
     }
 
     private void submit(String id, String prompt, int maxNewTokens) throws Exception {

@@ -35,7 +35,9 @@ class EngineLoopTest {
 
     @AfterAll
     void close() throws Exception {
-        harness.close();
+        if (harness != null) { // null when the model is absent and the class was skipped
+            harness.close();
+        }
     }
 
     private String submit(String id, String prompt, SamplingParams params) throws Exception {
