@@ -196,6 +196,12 @@ WK_API int32_t wk_test_attention(int32_t path, int32_t kv_dtype, int32_t n_heads
                                  int32_t head_dim, int32_t block_size, int32_t n_pos, const int32_t* table,
                                  const float* q, const float* k, const float* v, float* out);
 
+// Stresses the CPU thread pool: n_jobs jobs of 1..max_items items each (chunks of one item), on a pool of
+// n_threads threads, every item recording which job ran it. *bad gets the number of items not run exactly
+// once by their own job (0 when the hand-off is right: a worker that wakes late must not run an item of a
+// finished job, nor an item twice). CUDA: WK_ERR_UNSUPPORTED.
+WK_API int32_t wk_test_pool(int32_t n_threads, int32_t n_jobs, int32_t max_items, int64_t* bad);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,7 +1,15 @@
 /*
- * pool.c: see pool.h. Hand-off protocol: the caller publishes the job and bumps `generation`; workers
- * spin on it for a while, then sleep on work_cv (registering in `sleepers` first, so the caller knows
- * to broadcast). Completion is the `pending` counter, which the caller spins on.
+ * pool.c: see pool.h. Hand-off protocol: the caller writes the job's description, publishes it in `claim`
+ * (job number | n_items unclaimed) and bumps `generation`; idle workers spin on `generation` for a while,
+ * then sleep on work_cv (registering in `sleepers` first, so the caller knows to broadcast).
+ *
+ * Every thread takes chunks with a CAS on `claim` that names the job it read. A successful CAS means the
+ * job was still unfinished when the description was read (the caller only writes the next description
+ * after all items of this one are done, and those include the one just claimed), so the description is
+ * the job's own. A worker that wakes after the job ran out finds nothing to claim and touches nothing.
+ * Completion is `done_items` reaching n_items, which the caller spins on: workers that claimed nothing
+ * are never waited for, so a descheduled worker does not stall a step (it used to hold every job until
+ * the host ran it again).
  */
 #define _GNU_SOURCE
 #include "pool.h"
@@ -36,12 +44,35 @@ static inline void cpu_relax(void) {
 #endif
 }
 
-static void run_items(pool* p, int32_t tid) {
+#define JOB_ITEMS_MASK 0xffffffffull
+
+// Claims and runs chunks of the published job until none are left; returns the items it ran.
+static int64_t run_items(pool* p, int32_t tid) {
+    int64_t ran = 0;
+    uint64_t c = atomic_load_explicit(&p->claim, memory_order_acquire);
     for (;;) {
-        int64_t start = atomic_fetch_add_explicit(&p->next_item, p->chunk, memory_order_relaxed);
-        if (start >= p->n_items) return;
-        int64_t end = start + p->chunk < p->n_items ? start + p->chunk : p->n_items;
-        p->fn(p->ctx, start, end, tid);
+        uint64_t left = c & JOB_ITEMS_MASK;
+        if (left == 0) return ran;
+        int64_t n = atomic_load_explicit(&p->n_items, memory_order_relaxed);
+        int64_t chunk = atomic_load_explicit(&p->chunk, memory_order_relaxed);
+        pool_fn fn = atomic_load_explicit(&p->fn, memory_order_relaxed);
+        void* ctx = atomic_load_explicit(&p->ctx, memory_order_relaxed);
+        uint64_t take = left < (uint64_t)chunk ? left : (uint64_t)chunk;
+        // acquire on success: the description read above belongs to the job claimed (see the file comment)
+        if (!atomic_compare_exchange_weak_explicit(&p->claim, &c, c - take, memory_order_acquire,
+                                                   memory_order_acquire)) {
+            continue; // c now holds the current value: another chunk taken, or another job
+        }
+        int64_t start = n - (int64_t)left;
+        fn(ctx, start, start + (int64_t)take, tid);
+        ran += (int64_t)take;
+        if (atomic_fetch_add(&p->done_items, (int64_t)take) + (int64_t)take == n &&
+            tid != 0 && atomic_load(&p->caller_waiting)) {
+            pthread_mutex_lock(&p->mu); // the caller sleeps: wake it
+            pthread_cond_signal(&p->done_cv);
+            pthread_mutex_unlock(&p->mu);
+        }
+        c = atomic_load_explicit(&p->claim, memory_order_acquire);
     }
 }
 
@@ -80,11 +111,6 @@ static void* worker_main(void* arg) {
         seen = g;
         if (atomic_load(&p->stop)) break;
         run_items(p, a.tid);
-        if (atomic_fetch_sub(&p->pending, 1) == 1 && atomic_load(&p->caller_waiting)) {
-            pthread_mutex_lock(&p->mu); // the caller sleeps: wake it
-            pthread_cond_signal(&p->done_cv);
-            pthread_mutex_unlock(&p->mu);
-        }
     }
     return NULL;
 }
@@ -143,28 +169,29 @@ void pool_run(pool* p, int64_t n_items, pool_fn fn, void* ctx) {
         return;
     }
     int64_t chunk = n_items / ((int64_t)p->n_threads * 16);
-    p->fn = fn;
-    p->ctx = ctx;
-    p->n_items = n_items;
-    p->chunk = chunk < 1 ? 1 : chunk;
-    atomic_store_explicit(&p->next_item, 0, memory_order_relaxed);
-    atomic_store_explicit(&p->pending, p->n_threads - 1, memory_order_relaxed);
+    uint64_t job = (atomic_load_explicit(&p->claim, memory_order_relaxed) >> 32) + 1;
+    atomic_store_explicit(&p->fn, fn, memory_order_relaxed);
+    atomic_store_explicit(&p->ctx, ctx, memory_order_relaxed);
+    atomic_store_explicit(&p->n_items, n_items, memory_order_relaxed);
+    atomic_store_explicit(&p->chunk, chunk < 1 ? 1 : chunk, memory_order_relaxed);
+    atomic_store_explicit(&p->done_items, 0, memory_order_relaxed);
+    atomic_store_explicit(&p->claim, (job << 32) | (uint64_t)n_items, memory_order_release);
     atomic_fetch_add(&p->generation, 1); // seq_cst: publishes the job, ordered before the sleepers check
     wake_workers(p);
 
     run_items(p, 0);
 
     int64_t deadline = 0;
-    for (int spin = 1; atomic_load_explicit(&p->pending, memory_order_acquire) > 0; spin++) {
+    for (int spin = 1; atomic_load_explicit(&p->done_items, memory_order_acquire) < n_items; spin++) {
         if (deadline == 0) deadline = now_ns() + SPIN_NS;
         if (spin % SPIN_CHECK != 0 || now_ns() < deadline) {
             cpu_relax();
             continue;
         }
-        // a worker is late (the host descheduled it): sleep, so it can have this core
+        // a worker holding a chunk is late (the host descheduled it): sleep, so it can have this core
         pthread_mutex_lock(&p->mu);
         atomic_store(&p->caller_waiting, 1);
-        while (atomic_load(&p->pending) > 0) pthread_cond_wait(&p->done_cv, &p->mu);
+        while (atomic_load(&p->done_items) < n_items) pthread_cond_wait(&p->done_cv, &p->mu);
         atomic_store(&p->caller_waiting, 0);
         pthread_mutex_unlock(&p->mu);
     }

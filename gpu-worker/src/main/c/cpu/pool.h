@@ -3,7 +3,8 @@
  * n threads starts n-1 workers. Workers are pinned to CPUs (one each, WEIR_PIN=0 turns it off) and
  * spin briefly between jobs before sleeping, because a decode step issues a few dozen short jobs and
  * a condition-variable wake-up per job (tens of microseconds) would cost more than the jobs.
- * One job at a time; pool_run returns when every item is done.
+ * One job at a time; pool_run returns when every item is done, without waiting for workers that took none
+ * (one the host has descheduled costs the step nothing unless it holds a claimed chunk).
  */
 #ifndef WK_POOL_H
 #define WK_POOL_H
@@ -22,15 +23,19 @@ typedef struct {
     pthread_cond_t work_cv;
     pthread_cond_t done_cv;     // the caller sleeps here when the job outlasts its spin
     _Atomic int32_t caller_waiting;
-    _Atomic uint64_t generation;// bumped per job (and at stop)
+    _Atomic uint64_t generation;// bumped per job (and at stop): what idle workers watch
     _Atomic int32_t sleepers;   // workers blocked on work_cv
-    _Atomic int32_t pending;    // workers still inside the current job
-    _Atomic int64_t next_item;  // dynamic scheduling: the next unclaimed item
+    // The current job: its number (high 32 bits) and the items nobody has claimed yet (low 32). A thread
+    // takes items with a CAS that names the job, so a worker that wakes late can never take an item of a
+    // finished job, and the caller need not wait for workers that took none (see pool.c).
+    _Atomic uint64_t claim;
+    _Atomic int64_t done_items; // items of the current job finished
     _Atomic int32_t stop;       // set by pool_free
-    pool_fn fn;                 // the current job
-    void* ctx;
-    int64_t n_items;
-    int64_t chunk;              // items claimed at a time
+    // The job's description: written before `claim` publishes it, read by a worker only under a claim.
+    _Atomic(pool_fn) fn;
+    _Atomic(void*) ctx;
+    _Atomic int64_t n_items;
+    _Atomic int64_t chunk;      // items claimed at a time
 } pool;
 
 // Starts n_threads-1 workers (n_threads <= 1: no workers, everything runs on the caller). 0 or WK_ERR_*;
@@ -38,8 +43,8 @@ typedef struct {
 int32_t pool_build(pool* p, int32_t n_threads);
 void pool_free(pool* p);
 
-// Runs fn over [0, n_items) on every thread; threads claim chunks of about n_items / (4 n_threads)
-// items dynamically, so a thread the host delays does not hold the others up. Which thread runs an
+// Runs fn over [0, n_items) (n_items < 2^32) on every thread; threads claim chunks of about
+// n_items / (16 n_threads) items dynamically, so a thread the host delays does not hold the others up. Which thread runs an
 // item never changes its result. Runs inline when the pool has one thread or there is a single item.
 void pool_run(pool* p, int64_t n_items, pool_fn fn, void* ctx);
 

@@ -596,3 +596,44 @@ WK_API int32_t wk_test_attention(int32_t path, int32_t kv_dtype, int32_t n_heads
     kv_pool_free(&kv);
     return WK_OK;
 }
+
+typedef struct {
+    _Atomic int32_t* runs; // per item: times run
+    _Atomic int32_t* last_job; // per item: the job that ran it last
+    int32_t job;
+} pool_test_job;
+
+static void pool_test_item(void* ctx, int64_t start, int64_t end, int32_t tid) {
+    pool_test_job* j = ctx;
+    for (int64_t i = start; i < end; i++) {
+        atomic_fetch_add(&j->runs[i], 1);
+        atomic_store(&j->last_job[i], j->job);
+    }
+}
+
+WK_API int32_t wk_test_pool(int32_t n_threads, int32_t n_jobs, int32_t max_items, int64_t* bad) {
+    if (n_threads < 1 || n_jobs < 1 || max_items < 1 || !bad) return wk_fail(WK_ERR_ARG, "wk_test_pool: bad arguments");
+    _Atomic int32_t* runs = calloc((size_t)max_items, sizeof *runs);
+    _Atomic int32_t* last_job = calloc((size_t)max_items, sizeof *last_job);
+    pool p;
+    memset(&p, 0, sizeof p); // pool_free of a pool never built is a no-op
+    int32_t rc = runs && last_job ? pool_build(&p, n_threads) : wk_fail(WK_ERR_NOMEM, "wk_test_pool: out of memory");
+    int64_t wrong = 0;
+    for (int32_t job = 1; rc == WK_OK && job <= n_jobs; job++) {
+        int32_t items = 1 + (int32_t)(((uint32_t)job * 2654435761u) % (uint32_t)max_items);
+        for (int32_t i = 0; i < items; i++) {
+            atomic_store(&runs[i], 0);
+            atomic_store(&last_job[i], 0);
+        }
+        pool_test_job j = {runs, last_job, job}; // a late worker of the job before would show in these counts
+        pool_run(&p, items, pool_test_item, &j);
+        for (int32_t i = 0; i < items; i++) {
+            if (atomic_load(&runs[i]) != 1 || atomic_load(&last_job[i]) != job) wrong++;
+        }
+    }
+    pool_free(&p);
+    free(runs);
+    free(last_job);
+    *bad = wrong;
+    return rc;
+}

@@ -758,4 +758,8 @@ WK_API int32_t wk_test_attention(int32_t path, int32_t kv_dtype, int32_t n_heads
     return WK_OK;
 }
 
+WK_API int32_t wk_test_pool(int32_t n_threads, int32_t n_jobs, int32_t max_items, int64_t* bad) {
+    return wk_fail(WK_ERR_UNSUPPORTED, "wk_test_pool: the CUDA backend has no CPU thread pool");
+}
+
 } // extern "C"

@@ -4,6 +4,7 @@ import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_DOUBLE;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -29,7 +30,7 @@ public final class KernelLibrary {
     // function addresses in this library (see WeirNative for the handles)
     private final MemorySegment backendName, deviceCount, lastError, backendInfo, modelCreate, modelSetTensor, modelFree,
             forward, forwardBatch, testMatmul, modelCreateEx, modelKvInfo, forwardPaged, benchReadBandwidth, benchFmaPeak,
-            testGemm, testAttention;
+            testGemm, testAttention, testPool;
 
     private KernelLibrary(Backend backend, Path path) {
         this.backend = backend;
@@ -52,6 +53,7 @@ public final class KernelLibrary {
         benchFmaPeak = WeirNative.find(lookup, WeirNative.wk_bench_fma_peak.NAME);
         testGemm = WeirNative.find(lookup, WeirNative.wk_test_gemm.NAME);
         testAttention = WeirNative.find(lookup, WeirNative.wk_test_attention.NAME);
+        testPool = WeirNative.find(lookup, WeirNative.wk_test_pool.NAME);
     }
 
     /**
@@ -214,6 +216,24 @@ public final class KernelLibrary {
             check(rc);
             MemorySegment.copy(o, JAVA_FLOAT, 0, out, 0, nHeads * headDim);
             return true;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * Test hook {@code wk_test_pool}: runs {@code jobs} small jobs on a fresh thread pool of {@code threads} threads.
+     *
+     * @return the items not run exactly once by their own job (0 when the pool is right), or -1 when this backend
+     *         has no thread pool
+     */
+    public long testPool(int threads, int jobs, int maxItems) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment bad = arena.allocate(JAVA_LONG);
+            int rc = (int) WeirNative.wk_test_pool.HANDLE.invokeExact(testPool, threads, jobs, maxItems, bad);
+            if (rc == WeirNative.WK_ERR_UNSUPPORTED) return -1;
+            check(rc);
+            return bad.get(JAVA_LONG, 0);
         } catch (Throwable t) {
             throw rethrow(t);
         }

@@ -192,6 +192,13 @@ final class WeirNative {
         static final MethodHandle HANDLE = LINKER.downcallHandle(DESC);
     }
 
+    /** {@code int32_t wk_test_pool(int32_t n_threads, int32_t n_jobs, int32_t max_items, int64_t* bad)} */
+    static final class wk_test_pool {
+        static final String NAME = "wk_test_pool";
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS);
+        static final MethodHandle HANDLE = LINKER.downcallHandle(DESC);
+    }
+
     /** {@code int32_t wk_test_matmul(int32_t path, float* out, const float* x, const float* w, int32_t n, int32_t d)} */
     static final class wk_test_matmul {
         static final String NAME = "wk_test_matmul";
