@@ -12,7 +12,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 
 /**
@@ -204,12 +206,33 @@ public final class Bench {
         double[] cpu = runs.stream().mapToDouble(RunResult::cpuMillisPerToken).toArray();
         report.note(name, what + ": process CPU per token", String.format(Locale.ROOT, "%.2f ms (median)",
                 RunResult.percentile(cpu, 50)));
+        report.note(name, what + ": CPU per token by threads (ms, median)", cpuByThreads(runs));
         double[] ttft = runs.stream().flatMapToDouble(r -> Arrays.stream(r.ttftMillis())).toArray();
         double[] itl = runs.stream().flatMapToDouble(r -> Arrays.stream(r.interTokenMillis())).toArray();
         report.latency(name, what + ": TTFT", RunResult.percentile(ttft, 50), RunResult.percentile(ttft, 99));
         if (itl.length > 0) {
             report.latency(name, what + ": inter-token", RunResult.percentile(itl, 50), RunResult.percentile(itl, 99));
         }
+    }
+
+    /** The groups of threads that used the most CPU per token in {@code runs} (medians), busiest first. */
+    private static String cpuByThreads(List<RunResult> runs) {
+        Map<String, Double> median = new HashMap<>();
+        runs.stream().flatMap(r -> r.cpuByThreads().keySet().stream()).distinct().forEach(group -> median.put(group,
+                RunResult.percentile(runs.stream().mapToDouble(r -> r.cpuMillisPerToken(group)).toArray(), 50)));
+        List<Map.Entry<String, Double>> top = median.entrySet().stream()
+                .sorted(Map.Entry.<String, Double>comparingByValue().reversed()).toList();
+        StringBuilder out = new StringBuilder();
+        double rest = 0;
+        for (int i = 0; i < top.size(); i++) {
+            if (i < 8) {
+                out.append(i == 0 ? "" : ", ").append(top.get(i).getKey().replace("|", "/"))
+                        .append(String.format(Locale.ROOT, " %.3f", top.get(i).getValue()));
+            } else {
+                rest += top.get(i).getValue();
+            }
+        }
+        return out.append(String.format(Locale.ROOT, ", all others %.3f", rest)).toString();
     }
 
     /**

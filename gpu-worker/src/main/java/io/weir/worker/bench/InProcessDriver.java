@@ -40,7 +40,7 @@ final class InProcessDriver implements LoadDriver {
     public RunResult run(List<String> prompts, int maxNewTokens) throws Exception {
         CountDownLatch done = new CountDownLatch(prompts.size());
         List<Trace> run = new ArrayList<>();
-        long cpu0 = RunResult.processCpuNanos();
+        ThreadCpu cpu0 = ThreadCpu.now();
         for (String prompt : prompts) {
             String id = "bench-" + next++;
             CompletionRequest r = new CompletionRequest(id, model.name(), prompt, SamplingParams.greedy(maxNewTokens), "bench",
@@ -51,7 +51,7 @@ final class InProcessDriver implements LoadDriver {
             engine.submit(preparer.prepare(r, done::countDown));
         }
         if (!done.await(30, TimeUnit.MINUTES)) throw new IllegalStateException("in-process run did not finish in 30 minutes");
-        return new RunResult(run, RunResult.processCpuNanos() - cpu0);
+        return new RunResult(run, ThreadCpu.now().delta(cpu0));
     }
 
     EngineStats stats() {

@@ -3,13 +3,15 @@ package io.weir.worker.bench;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The traces of one load run (every stream started at once) and what follows from them.
  *
- * @param cpuNanos CPU time the whole process used during the run (every thread: engine, Kafka, gateway, clients)
+ * @param cpuByThreads CPU time the process used during the run, per group of threads ({@link ThreadCpu}: engine,
+ *                     Kafka, gateway, clients, the kernel pool's native threads)
  */
-record RunResult(List<Trace> traces, long cpuNanos) {
+record RunResult(List<Trace> traces, Map<String, Long> cpuByThreads) {
 
     RunResult {
         for (Trace t : traces) {
@@ -20,7 +22,12 @@ record RunResult(List<Trace> traces, long cpuNanos) {
 
     /** Process CPU milliseconds per generated token. */
     double cpuMillisPerToken() {
-        return cpuNanos / 1e6 / tokens();
+        return cpuByThreads.values().stream().mapToLong(Long::longValue).sum() / 1e6 / tokens();
+    }
+
+    /** CPU milliseconds per generated token of one group of threads (0 if it did not run). */
+    double cpuMillisPerToken(String threads) {
+        return cpuByThreads.getOrDefault(threads, 0L) / 1e6 / tokens();
     }
 
     /** The process's CPU time so far (all threads). */

@@ -60,7 +60,7 @@ final class StackDriver implements LoadDriver {
     public RunResult run(List<String> prompts, int maxNewTokens) throws Exception {
         List<Trace> traces = new ArrayList<>();
         List<Future<Void>> calls = new ArrayList<>();
-        long cpu0 = RunResult.processCpuNanos();
+        ThreadCpu cpu0 = ThreadCpu.now();
         for (String prompt : prompts) {
             Buffer body = Buffer.buffer(JSON.createObjectNode().put("prompt", prompt).put("max_new_tokens", maxNewTokens)
                     .put("temperature", 0).toString());
@@ -69,7 +69,7 @@ final class StackDriver implements LoadDriver {
             calls.add(stream(body, t));
         }
         Future.join(calls).await(30, TimeUnit.MINUTES);
-        return new RunResult(traces, RunResult.processCpuNanos() - cpu0);
+        return new RunResult(traces, ThreadCpu.now().delta(cpu0));
     }
 
     private Future<Void> stream(Buffer body, Trace t) {

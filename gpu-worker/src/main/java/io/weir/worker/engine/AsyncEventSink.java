@@ -13,9 +13,13 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Hands events to a batch target on a thread of its own, in order, so the engine thread only queues them: encoding
- * events and giving them to the Kafka producer then overlaps the next forward step instead of delaying it. Each send
- * takes everything queued since the last one, per reply topic: one step's tokens of all running sequences travel
- * together, and an idle engine's single token goes alone at once (batching never waits for more).
+ * events and giving them to the Kafka producer then overlaps the next forward step instead of delaying it. The engine
+ * thread collects a step's events and hands them over at {@link #flush} in one piece (one wake-up of the sender, one
+ * record per reply topic; handing them over one by one woke the sender mid-step and split a step into several
+ * records). Each send takes everything handed over since the last one, per reply topic, so an idle engine's single
+ * token goes alone at once and batching never waits for more.
+ *
+ * <p>{@link #emit} and {@link #flush} are for one thread, the engine's.
  */
 public final class AsyncEventSink implements EventSink, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(AsyncEventSink.class);
@@ -32,7 +36,8 @@ public final class AsyncEventSink implements EventSink, AutoCloseable {
     }
 
     private final BatchTarget target;
-    private final LinkedBlockingQueue<Item> queue = new LinkedBlockingQueue<>();
+    private final LinkedBlockingQueue<List<Item>> queue = new LinkedBlockingQueue<>();
+    private List<Item> step = new ArrayList<>(); // the engine thread's events since its last flush
     private final Thread thread;
     private volatile boolean closing;
 
@@ -43,19 +48,27 @@ public final class AsyncEventSink implements EventSink, AutoCloseable {
 
     @Override
     public void emit(String replyTopic, CompletionEvent event) {
-        queue.add(new Item(replyTopic, event));
+        step.add(new Item(replyTopic, event));
+    }
+
+    @Override
+    public void flush() {
+        if (!step.isEmpty()) {
+            queue.add(step);
+            step = new ArrayList<>();
+        }
     }
 
     private void run() {
-        List<Item> drained = new ArrayList<>();
+        List<List<Item>> drained = new ArrayList<>();
         try {
             while (!closing || !queue.isEmpty()) {
-                Item first = queue.poll(100, TimeUnit.MILLISECONDS);
+                List<Item> first = queue.poll(100, TimeUnit.MILLISECONDS);
                 if (first == null) {
                     continue;
                 }
                 drained.add(first);
-                queue.drainTo(drained, MAX_BATCH - 1);
+                queue.drainTo(drained);
                 sendByTopic(drained);
                 drained.clear();
             }
@@ -64,23 +77,29 @@ public final class AsyncEventSink implements EventSink, AutoCloseable {
         }
     }
 
-    private void sendByTopic(List<Item> items) {
+    private void sendByTopic(List<List<Item>> steps) {
         Map<String, List<CompletionEvent>> byTopic = new LinkedHashMap<>();
-        for (Item item : items) {
-            byTopic.computeIfAbsent(item.topic(), t -> new ArrayList<>()).add(item.event());
+        for (List<Item> items : steps) {
+            for (Item item : items) {
+                byTopic.computeIfAbsent(item.topic(), t -> new ArrayList<>()).add(item.event());
+            }
         }
         byTopic.forEach((topic, events) -> {
-            try {
-                target.send(topic, events);
-            } catch (RuntimeException e) {
-                LOG.error("{} event(s) to {} could not be sent", events.size(), topic, e);
+            for (int from = 0; from < events.size(); from += MAX_BATCH) {
+                List<CompletionEvent> batch = events.subList(from, Math.min(events.size(), from + MAX_BATCH));
+                try {
+                    target.send(topic, batch);
+                } catch (RuntimeException e) {
+                    LOG.error("{} event(s) to {} could not be sent", batch.size(), topic, e);
+                }
             }
         });
     }
 
-    /** Sends what is queued, then stops (waits at most 10 s). */
+    /** Sends what is queued, then stops (waits at most 10 s). Call once the engine thread has stopped. */
     @Override
     public void close() throws InterruptedException {
+        flush();
         closing = true;
         thread.join(10_000);
     }

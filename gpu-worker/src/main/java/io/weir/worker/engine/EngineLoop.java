@@ -122,6 +122,7 @@ public final class EngineLoop implements AutoCloseable {
                     PreparedRequest next = incoming.poll(200, TimeUnit.MILLISECONDS);
                     if (next == null) {
                         applyCancels(); // while idle too, so unknown ids move to the bounded memory
+                        sink.flush();
                         continue;
                     }
                     enqueue(next);
@@ -137,6 +138,7 @@ public final class EngineLoop implements AutoCloseable {
                     step();
                     stepNanos += System.nanoTime() - t0;
                 }
+                sink.flush(); // this turn's events leave together
                 publishSizes();
                 logStatsNowAndThen();
             }
@@ -145,6 +147,7 @@ public final class EngineLoop implements AutoCloseable {
         } catch (RuntimeException | Error e) {
             LOG.error("engine of {} stopped", model.name(), e);
         } finally {
+            sink.flush(); // what finished before the stop still reaches its callers
             // No event and no onDone for unfinished requests: another worker replays them (class comment).
             running.clear();
             waiting.clear();

@@ -38,15 +38,42 @@ class AsyncEventSinkTest {
         int n = 600;
         for (int i = 0; i < n; i++) {
             sink.emit("replies.a", token("r" + (i % 7), i));
+            if (i % 7 == 0) {
+                sink.flush(); // steps of 7 events; the first send takes the first step alone and waits
+            }
         }
+        sink.flush();
         allQueued.countDown();
         sink.close();
 
         List<CompletionEvent> all = sent.stream().flatMap(s -> s.events().stream()).toList();
         assertEquals(IntStream.range(0, n).boxed().toList(), all.stream().map(CompletionEvent::seq).toList(), "all, in order");
         assertTrue(sent.stream().allMatch(s -> s.events().size() <= AsyncEventSink.MAX_BATCH), "bounded batches");
-        // The first send may take only the first event; the rest was queued meanwhile and goes in full batches.
+        // The first send takes the first step; the rest was handed over meanwhile and goes in full batches.
         assertTrue(sent.size() <= 1 + (n - 1 + AsyncEventSink.MAX_BATCH - 1) / AsyncEventSink.MAX_BATCH, "sends: " + sent.size());
+    }
+
+    @Test
+    void aStepsEventsLeaveInOneSendPerTopic() throws Exception {
+        List<Sent> sent = new ArrayList<>();
+        CountDownLatch twoSends = new CountDownLatch(2);
+        AsyncEventSink sink = new AsyncEventSink("test-replies", (topic, events) -> {
+            synchronized (sent) {
+                sent.add(new Sent(topic, List.copyOf(events)));
+            }
+            twoSends.countDown();
+        });
+        for (int i = 0; i < 32; i++) {
+            sink.emit(i % 4 == 0 ? "replies.x" : "replies.y", token("r" + i, 0));
+        }
+        sink.flush();
+        assertTrue(twoSends.await(30, TimeUnit.SECONDS));
+        sink.close();
+        synchronized (sent) {
+            assertEquals(2, sent.size(), "one send per topic: " + sent);
+            assertEquals(8, sent.stream().filter(s -> s.topic().equals("replies.x")).findFirst().orElseThrow().events().size());
+            assertEquals(24, sent.stream().filter(s -> s.topic().equals("replies.y")).findFirst().orElseThrow().events().size());
+        }
     }
 
     @Test
@@ -59,6 +86,9 @@ class AsyncEventSinkTest {
         });
         for (int i = 0; i < 300; i++) {
             sink.emit(i % 3 == 0 ? "replies.x" : "replies.y", token(i % 3 == 0 ? "x" : "y", i));
+            if (i % 5 == 4) {
+                sink.flush();
+            }
         }
         sink.close();
         for (String topic : List.of("replies.x", "replies.y")) {
