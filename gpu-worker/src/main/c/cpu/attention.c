@@ -1,6 +1,6 @@
 /*
  * attention.c: paged KV cache writes and attention (scalar, AVX2, AVX-512). See attention.h.
- * One pass per (row, kv head) with an online softmax: per chunk of positions (one per vector of scores),
+ * One pass per (row, kv head) with an online softmax: per chunk of positions (one or two vectors of scores),
  * every query head of the group takes its scores, raises its running max if they exceed it (rescaling
  * what it has summed so far), and adds exp(score - max) times the values. Each chunk is read once for the
  * whole group, after the next chunk was asked for. Scores of positions past `pos` are
@@ -134,35 +134,64 @@ AVX512_FN __m512 load16m(const char* p, __mmask16 mk, const int bf16) {
     return bf16 ? widen16(_mm256_maskz_loadu_epi16(mk, p)) : _mm512_maskz_loadu_ps(mk, p);
 }
 
+// One head's scores of the 16 positions of a chunk (dimension i of position t at keys + i * krow + t * es), unscaled.
+AVX512_FN __m512 scores16(const char* keys, int64_t krow, const float* qh, int32_t hd, const int bf16) {
+    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+    int32_t i = 0;
+    for (; i + 4 <= hd; i += 4)
+        for (int u = 0; u < 4; u++)
+            acc[u] = _mm512_fmadd_ps(_mm512_set1_ps(qh[i + u]), load16(keys + (i + u) * krow, bf16), acc[u]);
+    for (; i < hd; i++) acc[0] = _mm512_fmadd_ps(_mm512_set1_ps(qh[i]), load16(keys + i * krow, bf16), acc[0]);
+    return _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3]));
+}
+
+// o[16c .. 16c + 16) += sum over t < valid of p[t] * (value t)[16c ..], two chains of FMAs.
+AVX512_FN __m512 weigh16(__m512 a0, const char* vc, int64_t vrow, const float* p, int32_t valid, __mmask16 mk,
+                         const int bf16) {
+    __m512 a1 = _mm512_setzero_ps();
+    int32_t t = 0;
+    for (; t + 2 <= valid; t += 2) {
+        a0 = _mm512_fmadd_ps(_mm512_set1_ps(p[t]), load16m(vc + t * vrow, mk, bf16), a0);
+        a1 = _mm512_fmadd_ps(_mm512_set1_ps(p[t + 1]), load16m(vc + (t + 1) * vrow, mk, bf16), a1);
+    }
+    if (t < valid) a0 = _mm512_fmadd_ps(_mm512_set1_ps(p[t]), load16m(vc + t * vrow, mk, bf16), a0);
+    return _mm512_add_ps(a0, a1);
+}
+
+// Positions in pairs of 16-position chunks (each within one block): the two chunks' scores are independent chains,
+// and the max, the exp, the sum and a rescale are paid once per 32 positions instead of once per 16.
 AVX512_FN void attend_avx512_body(const kv_pool* kv, int32_t layer, const int32_t* table, int32_t pos, int32_t kvh,
                                   int32_t group, const float* q, float scale, float* out, const int bf16) {
     const int64_t es = bf16 ? 2 : 4;
     int32_t hd = kv->head_dim, bs = kv->block_size, n = pos + 1, nv = (hd + 15) / 16;
     int64_t krow = bs * es, vrow = hd * es; // bytes from one key dimension / value position to the next
     __mmask16 tail = (__mmask16)(hd % 16 == 0 ? 0xffff : (1u << (hd % 16)) - 1);
+    const __m512 none = _mm512_set1_ps(-INFINITY), scale16 = _mm512_set1_ps(scale);
     float max[group], sum[group];
     for (int32_t h = 0; h < group; h++) max[h] = -INFINITY, sum[h] = 0.0f;
     memset(out, 0, (size_t)group * hd * sizeof(float));
-    for (int32_t t0 = 0; t0 < n; t0 += 16) {
-        int32_t j0 = t0 % bs, valid = n - t0 < 16 ? n - t0 : 16;
-        const char* tile = tile_at(kv, layer, table[t0 / bs], kvh);
-        if (t0 + 16 < n) prefetch_positions(kv, layer, table, kvh, t0 + 16, n); // the next chunk
-        __mmask16 live = (__mmask16)(valid == 16 ? 0xffff : (1u << valid) - 1);
-        const char* keys = tile + j0 * es;
-        const char* vals = tile + ((int64_t)hd * bs + (int64_t)j0 * hd) * es;
+    for (int32_t t0 = 0; t0 < n; t0 += 32) {
+        const char *keys[2], *vals[2];
+        int32_t valid[2];
+        __mmask16 live[2];
+        for (int k = 0; k < 2; k++) {
+            int32_t tk = t0 + 16 * k, j0 = tk % bs;
+            valid[k] = n - tk >= 16 ? 16 : n - tk > 0 ? n - tk : 0;
+            live[k] = (__mmask16)(valid[k] == 16 ? 0xffff : (1u << valid[k]) - 1);
+            const char* tile = valid[k] ? tile_at(kv, layer, table[tk / bs], kvh) : NULL;
+            keys[k] = valid[k] ? tile + j0 * es : NULL;
+            vals[k] = valid[k] ? tile + ((int64_t)hd * bs + (int64_t)j0 * hd) * es : NULL;
+            if (tk + 32 < n) prefetch_positions(kv, layer, table, kvh, tk + 32, n); // the next pair
+        }
         for (int32_t h = 0; h < group; h++) {
             const float* qh = q + (int64_t)h * hd;
             float* o = out + (int64_t)h * hd;
-            __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
-            int32_t i = 0;
-            for (; i + 4 <= hd; i += 4)
-                for (int u = 0; u < 4; u++)
-                    acc[u] = _mm512_fmadd_ps(_mm512_set1_ps(qh[i + u]), load16(keys + (i + u) * krow, bf16), acc[u]);
-            for (; i < hd; i++) acc[0] = _mm512_fmadd_ps(_mm512_set1_ps(qh[i]), load16(keys + i * krow, bf16), acc[0]);
-            __m512 s = _mm512_mul_ps(_mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3])),
-                                     _mm512_set1_ps(scale));
-            s = _mm512_mask_blend_ps(live, _mm512_set1_ps(-INFINITY), s);
-            float cmax = _mm512_reduce_max_ps(s);
+            __m512 s0 = _mm512_mask_blend_ps(live[0], none,
+                                             _mm512_mul_ps(scores16(keys[0], krow, qh, hd, bf16), scale16));
+            __m512 s1 = valid[1] ? _mm512_mask_blend_ps(live[1], none,
+                                                        _mm512_mul_ps(scores16(keys[1], krow, qh, hd, bf16), scale16))
+                                 : none;
+            float cmax = _mm512_reduce_max_ps(_mm512_max_ps(s0, s1));
             if (cmax > max[h]) { // a new max: what was summed so far shrinks by exp(old - new)
                 float a = expf(max[h] - cmax);
                 __m512 av = _mm512_set1_ps(a);
@@ -173,21 +202,21 @@ AVX512_FN void attend_avx512_body(const kv_pool* kv, int32_t layer, const int32_
                 }
                 max[h] = cmax;
             }
-            __m512 p = _mm512_maskz_mov_ps(live, exp512(_mm512_sub_ps(s, _mm512_set1_ps(max[h]))));
-            sum[h] += _mm512_reduce_add_ps(p);
-            float pt[16];
-            _mm512_storeu_ps(pt, p);
-            for (int32_t c = 0; c < nv; c++) { // two chains of FMAs per vector of the head
+            __m512 m = _mm512_set1_ps(max[h]);
+            __m512 p0 = _mm512_maskz_mov_ps(live[0], exp512(_mm512_sub_ps(s0, m)));
+            __m512 p1 = _mm512_maskz_mov_ps(live[1], exp512(_mm512_sub_ps(s1, m)));
+            sum[h] += _mm512_reduce_add_ps(_mm512_add_ps(p0, p1));
+            float pt[32];
+            _mm512_storeu_ps(pt, p0);
+            _mm512_storeu_ps(pt + 16, p1);
+            for (int32_t c = 0; c < nv; c++) {
                 __mmask16 mk = c == nv - 1 ? tail : 0xffff;
-                const char* vc = vals + 16 * c * es;
-                __m512 a0 = _mm512_maskz_loadu_ps(mk, o + 16 * c), a1 = _mm512_setzero_ps();
-                int32_t t = 0;
-                for (; t + 2 <= valid; t += 2) {
-                    a0 = _mm512_fmadd_ps(_mm512_set1_ps(pt[t]), load16m(vc + t * vrow, mk, bf16), a0);
-                    a1 = _mm512_fmadd_ps(_mm512_set1_ps(pt[t + 1]), load16m(vc + (t + 1) * vrow, mk, bf16), a1);
-                }
-                if (t < valid) a0 = _mm512_fmadd_ps(_mm512_set1_ps(pt[t]), load16m(vc + t * vrow, mk, bf16), a0);
-                _mm512_mask_storeu_ps(o + 16 * c, mk, _mm512_add_ps(a0, a1));
+                __m512 acc = weigh16(_mm512_maskz_loadu_ps(mk, o + 16 * c), vals[0] + 16 * c * es, vrow, pt, valid[0],
+                                     mk, bf16);
+                if (valid[1]) // a chain of its own
+                    acc = _mm512_add_ps(acc, weigh16(_mm512_setzero_ps(), vals[1] + 16 * c * es, vrow, pt + 16,
+                                                     valid[1], mk, bf16));
+                _mm512_mask_storeu_ps(o + 16 * c, mk, acc);
             }
         }
     }

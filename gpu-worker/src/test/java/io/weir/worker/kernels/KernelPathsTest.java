@@ -180,7 +180,7 @@ class KernelPathsTest {
         SplittableRandom r = new SplittableRandom(7);
         // {n_heads, n_kv_heads, head_dim, block_size, positions}: GQA, head sizes with SIMD tails, partial blocks
         int[][] cases = {{1, 1, 2, 16, 1}, {8, 4, 8, 16, 23}, {6, 6, 48, 16, 77}, {4, 2, 64, 32, 100}, {2, 1, 20, 16, 16},
-                {12, 12, 64, 16, 257}, {3, 1, 96, 16, 40}};
+                {12, 12, 64, 16, 257}, {3, 1, 96, 16, 40}, {2, 2, 16, 16, 32}, {2, 2, 16, 16, 48}};
         List<String> ran = new ArrayList<>();
         for (int[] c : cases) {
             int nHeads = c[0], nKv = c[1], hd = c[2], bs = c[3], nPos = c[4], blocks = (nPos + bs - 1) / bs;
