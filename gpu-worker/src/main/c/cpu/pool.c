@@ -46,19 +46,35 @@ static inline void cpu_relax(void) {
 
 #define JOB_ITEMS_MASK 0xffffffffull
 
-// Claims and runs chunks of the published job until none are left; returns the items it ran.
-static int64_t run_items(pool* p, int32_t tid) {
-    int64_t ran = 0;
-    uint64_t c = atomic_load_explicit(&p->claim, memory_order_acquire);
+// Adds a thread's finished items of the job to done_items; the one that completes the job wakes a sleeping caller.
+static void report_done(pool* p, int64_t ran, int64_t n, int32_t tid) {
+    if (atomic_fetch_add(&p->done_items, ran) + ran == n && tid != 0 && atomic_load(&p->caller_waiting)) {
+        pthread_mutex_lock(&p->mu); // the caller sleeps: wake it
+        pthread_cond_signal(&p->done_cv);
+        pthread_mutex_unlock(&p->mu);
+    }
+}
+
+// Claims and runs chunks of the published job until none are left. The job's description is read once, when a
+// job number is first seen, and holds for every later claim naming that number (see the file comment). Finished
+// items are reported once, at the end: one write to the shared line per thread and job, not one per chunk.
+static void run_items(pool* p, int32_t tid) {
+    uint64_t c = atomic_load_explicit(&p->claim, memory_order_acquire), job = UINT64_MAX;
+    int64_t n = 0, chunk = 1, ran = 0;
+    pool_fn fn = NULL;
+    void* ctx = NULL;
     for (;;) {
         uint64_t left = c & JOB_ITEMS_MASK;
-        if (left == 0) return ran;
-        int64_t n = atomic_load_explicit(&p->n_items, memory_order_relaxed);
-        int64_t chunk = atomic_load_explicit(&p->chunk, memory_order_relaxed);
-        pool_fn fn = atomic_load_explicit(&p->fn, memory_order_relaxed);
-        void* ctx = atomic_load_explicit(&p->ctx, memory_order_relaxed);
+        if (left == 0) break;
+        if (c >> 32 != job) { // a job not seen yet (nothing of an earlier one can be unreported: it was not done)
+            job = c >> 32;
+            n = atomic_load_explicit(&p->n_items, memory_order_relaxed);
+            chunk = atomic_load_explicit(&p->chunk, memory_order_relaxed);
+            fn = atomic_load_explicit(&p->fn, memory_order_relaxed);
+            ctx = atomic_load_explicit(&p->ctx, memory_order_relaxed);
+        }
         uint64_t take = left < (uint64_t)chunk ? left : (uint64_t)chunk;
-        // acquire on success: the description read above belongs to the job claimed (see the file comment)
+        // a success proves the job unfinished since its description was read, so that description is its own
         if (!atomic_compare_exchange_weak_explicit(&p->claim, &c, c - take, memory_order_acquire,
                                                    memory_order_acquire)) {
             continue; // c now holds the current value: another chunk taken, or another job
@@ -66,14 +82,9 @@ static int64_t run_items(pool* p, int32_t tid) {
         int64_t start = n - (int64_t)left;
         fn(ctx, start, start + (int64_t)take, tid);
         ran += (int64_t)take;
-        if (atomic_fetch_add(&p->done_items, (int64_t)take) + (int64_t)take == n &&
-            tid != 0 && atomic_load(&p->caller_waiting)) {
-            pthread_mutex_lock(&p->mu); // the caller sleeps: wake it
-            pthread_cond_signal(&p->done_cv);
-            pthread_mutex_unlock(&p->mu);
-        }
         c = atomic_load_explicit(&p->claim, memory_order_acquire);
     }
+    if (ran > 0) report_done(p, ran, n, tid);
 }
 
 static void pin_to_cpu(int32_t cpu) {

@@ -16,6 +16,8 @@
 // Work function: handle items [start, end); tid in [0, n_threads) indexes per-thread scratch.
 typedef void (*pool_fn)(void* ctx, int64_t start, int64_t end, int32_t tid);
 
+#define POOL_LINE 64 // a cache line: what the threads write often lives apart from what they read
+
 typedef struct {
     int32_t n_threads;          // workers + the calling thread
     pthread_t* workers;         // (n_threads - 1)
@@ -23,19 +25,19 @@ typedef struct {
     pthread_cond_t work_cv;
     pthread_cond_t done_cv;     // the caller sleeps here when the job outlasts its spin
     _Atomic int32_t caller_waiting;
-    _Atomic uint64_t generation;// bumped per job (and at stop): what idle workers watch
     _Atomic int32_t sleepers;   // workers blocked on work_cv
-    // The current job: its number (high 32 bits) and the items nobody has claimed yet (low 32). A thread
-    // takes items with a CAS that names the job, so a worker that wakes late can never take an item of a
-    // finished job, and the caller need not wait for workers that took none (see pool.c).
-    _Atomic uint64_t claim;
-    _Atomic int64_t done_items; // items of the current job finished
     _Atomic int32_t stop;       // set by pool_free
     // The job's description: written before `claim` publishes it, read by a worker only under a claim.
-    _Atomic(pool_fn) fn;
+    _Alignas(POOL_LINE) _Atomic(pool_fn) fn;
     _Atomic(void*) ctx;
     _Atomic int64_t n_items;
     _Atomic int64_t chunk;      // items claimed at a time
+    _Alignas(POOL_LINE) _Atomic uint64_t generation; // bumped per job (and at stop): what idle workers watch
+    // The current job: its number (high 32 bits) and the items nobody has claimed yet (low 32). A thread
+    // takes items with a CAS that names the job, so a worker that wakes late can never take an item of a
+    // finished job, and the caller need not wait for workers that took none (see pool.c).
+    _Alignas(POOL_LINE) _Atomic uint64_t claim;
+    _Alignas(POOL_LINE) _Atomic int64_t done_items; // items of the current job finished (each thread adds its own once)
 } pool;
 
 // Starts n_threads-1 workers (n_threads <= 1: no workers, everything runs on the caller). 0 or WK_ERR_*;

@@ -337,8 +337,10 @@ WK_API const char* wk_backend_info(void) {
 WK_API int32_t wk_model_create_ex(const wk_config* cfg, const wk_options* opts, wk_model** out) {
     if (out == NULL) return wk_fail(WK_ERR_ARG, "wk_model_create: out is NULL");
     *out = NULL;
-    wk_model* m = calloc(1, sizeof *m);
+    // aligned as its type says: the pool keeps its shared atomics on cache lines of their own
+    wk_model* m = aligned_alloc(_Alignof(wk_model), (sizeof *m + _Alignof(wk_model) - 1) / _Alignof(wk_model) * _Alignof(wk_model));
     if (!m) return wk_fail(WK_ERR_NOMEM, "wk_model_create: out of memory");
+    memset(m, 0, sizeof *m);
     int32_t rc = wk_state_build(&m->st, cfg, opts);
     if (rc == WK_OK) rc = pool_build(&m->pool, pool_default_threads());
     if (rc == WK_OK) {
