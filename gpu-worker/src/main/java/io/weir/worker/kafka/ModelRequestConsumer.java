@@ -2,6 +2,7 @@ package io.weir.worker.kafka;
 
 import io.weir.infra.json.Json;
 import io.weir.infra.kafka.KafkaClients;
+import io.weir.infra.kafka.OffsetTracker;
 import io.weir.infra.kafka.ReplySender;
 import io.weir.infra.messages.CompletionEvent;
 import io.weir.infra.messages.CompletionRequest;

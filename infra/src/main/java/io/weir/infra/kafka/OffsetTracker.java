@@ -1,4 +1,4 @@
-package io.weir.worker.kafka;
+package io.weir.infra.kafka;
 
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
@@ -10,21 +10,21 @@ import java.util.TreeSet;
 
 /**
  * Which offsets may be committed when requests finish out of order: per partition, the commit point
- * advances only past offsets whose requests are all finished. A worker that dies therefore leaves every
- * unfinished request to be redelivered. Offsets must be started in increasing order per partition (as a
+ * advances only past offsets whose requests are all finished (a worker's: generated; the completion-service's:
+ * forwarded and acknowledged). A process that dies therefore leaves every unfinished request to be redelivered. Offsets must be started in increasing order per partition (as a
  * consumer reads them). Used from the consumer thread only.
  */
-final class OffsetTracker {
+public final class OffsetTracker {
     private final Map<TopicPartition, TreeSet<Long>> inFlight = new HashMap<>();
     private final Map<TopicPartition, Long> highestStarted = new HashMap<>();
     private final Map<TopicPartition, Long> committable = new HashMap<>();
 
-    void started(TopicPartition partition, long offset) {
+    public void started(TopicPartition partition, long offset) {
         inFlight.computeIfAbsent(partition, p -> new TreeSet<>()).add(offset);
         highestStarted.merge(partition, offset, Math::max);
     }
 
-    void finished(TopicPartition partition, long offset) {
+    public void finished(TopicPartition partition, long offset) {
         TreeSet<Long> offsets = inFlight.get(partition);
         if (offsets == null || !offsets.remove(offset)) {
             return;
@@ -35,7 +35,7 @@ final class OffsetTracker {
     }
 
     /** Offsets that became committable since the last call (the next offset to read, per partition). */
-    Map<TopicPartition, OffsetAndMetadata> drainCommittable() {
+    public Map<TopicPartition, OffsetAndMetadata> drainCommittable() {
         Map<TopicPartition, OffsetAndMetadata> out = new HashMap<>();
         committable.forEach((p, offset) -> out.put(p, new OffsetAndMetadata(offset)));
         committable.clear();
@@ -43,7 +43,7 @@ final class OffsetTracker {
     }
 
     /** Forgets partitions this consumer no longer owns; their unfinished requests go to the new owner. */
-    void revoked(Collection<TopicPartition> partitions) {
+    public void revoked(Collection<TopicPartition> partitions) {
         partitions.forEach(p -> {
             inFlight.remove(p);
             highestStarted.remove(p);
@@ -51,7 +51,7 @@ final class OffsetTracker {
         });
     }
 
-    int inFlightCount() {
+    public int inFlightCount() {
         return inFlight.values().stream().mapToInt(TreeSet::size).sum();
     }
 }

@@ -1,4 +1,4 @@
-package io.weir.worker.kafka;
+package io.weir.infra.kafka;
 
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
