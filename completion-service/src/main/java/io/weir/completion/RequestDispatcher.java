@@ -112,18 +112,7 @@ final class RequestDispatcher implements Runnable, AutoCloseable {
 
     /** Commits the offsets of requests forwarded and acknowledged so far (asynchronously: nothing waits for it). */
     private void commitForwarded() {
-        ConsumerRecord<String, byte[]> r;
-        while ((r = forwarded.poll()) != null) {
-            offsets.finished(new TopicPartition(r.topic(), r.partition()), r.offset());
-        }
-        var committable = offsets.drainCommittable();
-        if (!committable.isEmpty()) {
-            consumer.commitAsync(committable, (o, error) -> {
-                if (error != null) {
-                    LOG.warn("offset commit failed (requests may be forwarded twice): {}", error.toString());
-                }
-            });
-        }
+        offsets.commit(forwarded, consumer, "requests may be forwarded twice");
     }
 
     private void dispatch(ConsumerRecord<String, byte[]> record) {

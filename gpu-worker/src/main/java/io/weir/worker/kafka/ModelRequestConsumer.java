@@ -118,18 +118,7 @@ public final class ModelRequestConsumer implements AutoCloseable {
     }
 
     private void commitFinished() {
-        ConsumerRecord<String, byte[]> r;
-        while ((r = finished.poll()) != null) {
-            offsets.finished(new TopicPartition(r.topic(), r.partition()), r.offset());
-        }
-        var committable = offsets.drainCommittable();
-        if (!committable.isEmpty()) {
-            consumer.commitAsync(committable, (o, error) -> {
-                if (error != null) {
-                    LOG.warn("offset commit failed (requests may be redelivered): {}", error.toString());
-                }
-            });
-        }
+        offsets.commit(finished, consumer, "requests may be redelivered");
     }
 
     /** Keeps at most one engine's worth of requests waiting in this process. */
