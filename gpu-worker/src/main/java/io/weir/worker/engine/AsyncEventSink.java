@@ -8,6 +8,8 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
@@ -26,13 +28,14 @@ public final class AsyncEventSink implements EventSink, AutoCloseable {
     /** Events per send at most: keeps a record well under Kafka's default 1 MB even with top logprobs. */
     static final int MAX_BATCH = 256;
 
-    /** Where batches go: in order per topic. */
+    /** Where batches go: in order per topic. The future completes once the batch is delivered (or failed: logged). */
     @FunctionalInterface
     public interface BatchTarget {
-        void send(String replyTopic, List<CompletionEvent> events);
+        CompletionStage<?> send(String replyTopic, List<CompletionEvent> events);
     }
 
-    private record Item(String topic, CompletionEvent event) {
+    /** An event for a topic, or (topic and event null) an action to run once what came before is delivered. */
+    private record Item(String topic, CompletionEvent event, Runnable afterDelivery) {
     }
 
     private final BatchTarget target;
@@ -48,7 +51,12 @@ public final class AsyncEventSink implements EventSink, AutoCloseable {
 
     @Override
     public void emit(String replyTopic, CompletionEvent event) {
-        step.add(new Item(replyTopic, event));
+        step.add(new Item(replyTopic, event, null));
+    }
+
+    @Override
+    public void afterDelivery(Runnable action) {
+        step.add(new Item(null, null, action));
     }
 
     @Override
@@ -79,21 +87,41 @@ public final class AsyncEventSink implements EventSink, AutoCloseable {
 
     private void sendByTopic(List<List<Item>> steps) {
         Map<String, List<CompletionEvent>> byTopic = new LinkedHashMap<>();
+        List<Runnable> afterDelivery = new ArrayList<>();
         for (List<Item> items : steps) {
             for (Item item : items) {
-                byTopic.computeIfAbsent(item.topic(), t -> new ArrayList<>()).add(item.event());
+                if (item.afterDelivery() != null) {
+                    afterDelivery.add(item.afterDelivery());
+                } else {
+                    byTopic.computeIfAbsent(item.topic(), t -> new ArrayList<>()).add(item.event());
+                }
             }
         }
+        List<CompletableFuture<?>> sent = new ArrayList<>();
         byTopic.forEach((topic, events) -> {
             for (int from = 0; from < events.size(); from += MAX_BATCH) {
                 List<CompletionEvent> batch = events.subList(from, Math.min(events.size(), from + MAX_BATCH));
                 try {
-                    target.send(topic, batch);
+                    sent.add(target.send(topic, batch).toCompletableFuture());
                 } catch (RuntimeException e) {
                     LOG.error("{} event(s) to {} could not be sent", batch.size(), topic, e);
                 }
             }
         });
+        if (!afterDelivery.isEmpty()) {
+            // Actions wait for every send of these steps: coarser than per request, but a step's sends are acknowledged
+            // together anyway, and an action runs even if a send failed (that failure is logged where it happened).
+            CompletableFuture.allOf(sent.toArray(CompletableFuture[]::new))
+                    .whenComplete((ok, error) -> afterDelivery.forEach(AsyncEventSink::runQuietly));
+        }
+    }
+
+    private static void runQuietly(Runnable action) {
+        try {
+            action.run();
+        } catch (RuntimeException e) {
+            LOG.warn("an after-delivery action failed: {}", e.toString());
+        }
     }
 
     /** Sends what is queued, then stops (waits at most 10 s). Call once the engine thread has stopped. */

@@ -192,7 +192,7 @@ public final class EngineLoop implements AutoCloseable {
         cancelled++;
         sink.emit(request.request().replyTopic(),
                 CompletionEvent.cancelled(request.request().requestId(), 0, request.promptIds().length, 0));
-        runDone(request);
+        sink.afterDelivery(() -> runDone(request));
     }
 
     /** Moves waiting sequences into the running batch while there is room for their prompts. */
@@ -330,7 +330,7 @@ public final class EngineLoop implements AutoCloseable {
         }
         blocks.release(seq.blocks);
         publishSizes(); // before onDone: whoever waits for the request sees it gone
-        runDone(seq.prepared);
+        sink.afterDelivery(() -> runDone(seq.prepared)); // the offset is committed only once the caller has its last event
     }
 
     private static void runDone(PreparedRequest request) {

@@ -13,4 +13,13 @@ public interface EventSink {
      */
     default void flush() {
     }
+
+    /**
+     * Runs {@code action} once every event emitted before it has been delivered (for Kafka: acknowledged), so that
+     * what depends on the caller having its last event (committing the request's offset) cannot get ahead of it. A
+     * sink that delivers at once runs it at once.
+     */
+    default void afterDelivery(Runnable action) {
+        action.run();
+    }
 }

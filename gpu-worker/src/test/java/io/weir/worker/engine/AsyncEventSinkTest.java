@@ -5,6 +5,7 @@ import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
@@ -13,6 +14,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class AsyncEventSinkTest {
+    private static final CompletableFuture<Void> DELIVERED = CompletableFuture.completedFuture(null);
+
     private record Sent(String topic, List<CompletionEvent> events) {
     }
 
@@ -34,6 +37,7 @@ class AsyncEventSinkTest {
             synchronized (sent) {
                 sent.add(new Sent(topic, List.copyOf(events)));
             }
+            return DELIVERED;
         });
         int n = 600;
         for (int i = 0; i < n; i++) {
@@ -62,6 +66,7 @@ class AsyncEventSinkTest {
                 sent.add(new Sent(topic, List.copyOf(events)));
             }
             twoSends.countDown();
+            return DELIVERED;
         });
         for (int i = 0; i < 32; i++) {
             sink.emit(i % 4 == 0 ? "replies.x" : "replies.y", token("r" + i, 0));
@@ -77,12 +82,42 @@ class AsyncEventSinkTest {
     }
 
     @Test
+    void anAfterDeliveryActionWaitsForTheSendsOfTheEventsBeforeIt() throws Exception {
+        List<CompletableFuture<Void>> acks = new ArrayList<>();
+        CountDownLatch sentBoth = new CountDownLatch(2);
+        AsyncEventSink sink = new AsyncEventSink("test-replies", (topic, events) -> {
+            CompletableFuture<Void> ack = new CompletableFuture<>();
+            synchronized (acks) {
+                acks.add(ack);
+            }
+            sentBoth.countDown();
+            return ack;
+        });
+        CountDownLatch done = new CountDownLatch(1);
+        sink.emit("replies.x", token("a", 0));
+        sink.emit("replies.y", token("b", 0));
+        sink.afterDelivery(done::countDown); // e.g. "the request's offset may be committed"
+        sink.flush();
+        assertTrue(sentBoth.await(30, TimeUnit.SECONDS));
+        synchronized (acks) {
+            acks.get(0).complete(null);
+        }
+        assertEquals(1, done.getCount(), "one of the two records is not acknowledged yet");
+        synchronized (acks) {
+            acks.get(1).complete(null);
+        }
+        assertTrue(done.await(30, TimeUnit.SECONDS), "both acknowledged: the action ran");
+        sink.close();
+    }
+
+    @Test
     void eventsOfEachTopicStayInOrderAndApart() throws Exception {
         List<Sent> sent = new ArrayList<>();
         AsyncEventSink sink = new AsyncEventSink("test-replies", (topic, events) -> {
             synchronized (sent) {
                 sent.add(new Sent(topic, List.copyOf(events)));
             }
+            return DELIVERED;
         });
         for (int i = 0; i < 300; i++) {
             sink.emit(i % 3 == 0 ? "replies.x" : "replies.y", token(i % 3 == 0 ? "x" : "y", i));

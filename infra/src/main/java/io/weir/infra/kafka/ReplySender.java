@@ -7,6 +7,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * Sends reply events to a reply topic, several per record ({@link ReplyRecords}). A record is keyed by its topic's
@@ -22,24 +23,30 @@ public final class ReplySender {
         this.producer = producer;
     }
 
-    public void send(String replyTopic, CompletionEvent event) {
-        send(replyTopic, List.of(event));
+    public CompletableFuture<Void> send(String replyTopic, CompletionEvent event) {
+        return send(replyTopic, List.of(event));
     }
 
-    /** Sends {@code events} (in order, of any requests naming {@code replyTopic}) as one record. */
-    public void send(String replyTopic, List<CompletionEvent> events) {
+    /**
+     * Sends {@code events} (in order, of any requests naming {@code replyTopic}) as one record. The future completes
+     * when Kafka has acknowledged the record, or failed to (logged here): never exceptionally, so callers chain on it.
+     */
+    public CompletableFuture<Void> send(String replyTopic, List<CompletionEvent> events) {
         if (events.isEmpty()) {
-            return;
+            return CompletableFuture.completedFuture(null);
         }
         if (replyTopic == null || replyTopic.isBlank()) {
             LOG.warn("request {} names no reply topic; {} event(s) dropped", events.getFirst().requestId(), events.size());
-            return;
+            return CompletableFuture.completedFuture(null);
         }
+        CompletableFuture<Void> acked = new CompletableFuture<>();
         producer.send(new ProducerRecord<>(replyTopic, replyTopic, ReplyRecords.encode(events)), (meta, error) -> {
             if (error != null) {
                 LOG.error("{} reply event(s) to {} (first of {}) failed: {}", events.size(), replyTopic,
                         events.getFirst().requestId(), error.toString());
             }
+            acked.complete(null);
         });
+        return acked;
     }
 }
