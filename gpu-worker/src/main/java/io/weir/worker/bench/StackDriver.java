@@ -3,6 +3,7 @@ package io.weir.worker.bench;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.buffer.Buffer;
@@ -20,6 +21,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 
@@ -42,6 +44,7 @@ final class StackDriver implements LoadDriver {
     private final String uri;
     private final Vertx clientVertx;
     private final HttpClient http;
+    private final Map<Long, String> clientThreads; // the client's event loop, reported apart from the gateway's
 
     StackDriver(String model, Path checkpoint, BenchOptions o, int maxSeqs) throws Exception {
         port = EmbeddedKafka.freePort();
@@ -54,13 +57,16 @@ final class StackDriver implements LoadDriver {
         clientVertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1).setWorkerPoolSize(1));
         http = clientVertx.createHttpClient(new HttpClientOptions().setKeepAlive(true),
                 new PoolOptions().setHttp1MaxSize(Math.max(maxSeqs, 1)));
+        Promise<Long> loop = Promise.promise();
+        clientVertx.runOnContext(v -> loop.complete(Thread.currentThread().threadId()));
+        clientThreads = Map.of(loop.future().await(10, TimeUnit.SECONDS), "bench client (Vert.x event loop)");
     }
 
     @Override
     public RunResult run(List<String> prompts, int maxNewTokens) throws Exception {
         List<Trace> traces = new ArrayList<>();
         List<Future<Void>> calls = new ArrayList<>();
-        ThreadCpu cpu0 = ThreadCpu.now();
+        ThreadCpu cpu0 = ThreadCpu.now(clientThreads);
         for (String prompt : prompts) {
             Buffer body = Buffer.buffer(JSON.createObjectNode().put("prompt", prompt).put("max_new_tokens", maxNewTokens)
                     .put("temperature", 0).toString());
@@ -69,7 +75,7 @@ final class StackDriver implements LoadDriver {
             calls.add(stream(body, t));
         }
         Future.join(calls).await(30, TimeUnit.MINUTES);
-        return new RunResult(traces, ThreadCpu.now().delta(cpu0));
+        return new RunResult(traces, ThreadCpu.now(clientThreads).delta(cpu0));
     }
 
     private Future<Void> stream(Buffer body, Trace t) {

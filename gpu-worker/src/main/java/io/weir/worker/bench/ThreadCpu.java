@@ -23,19 +23,24 @@ final class ThreadCpu {
     private final Map<Long, String> groupById = new HashMap<>();
     private final long processNanos = RunResult.processCpuNanos();
 
-    private ThreadCpu() {
+    private ThreadCpu(Map<Long, String> groupOf) {
         long[] ids = THREADS.getAllThreadIds();
         ThreadInfo[] infos = THREADS.getThreadInfo(ids);
         for (int i = 0; i < ids.length; i++) {
             long cpu = THREADS.getThreadCpuTime(ids[i]);
             if (infos[i] == null || cpu < 0) continue; // ended meanwhile
             cpuById.put(ids[i], cpu);
-            groupById.put(ids[i], group(infos[i].getThreadName()));
+            groupById.put(ids[i], groupOf.getOrDefault(ids[i], group(infos[i].getThreadName())));
         }
     }
 
     static ThreadCpu now() {
-        return new ThreadCpu();
+        return new ThreadCpu(Map.of());
+    }
+
+    /** A snapshot where the threads in {@code groupOf} (by thread id) count under the group named there. */
+    static ThreadCpu now(Map<Long, String> groupOf) {
+        return new ThreadCpu(groupOf);
     }
 
     static String group(String threadName) {
