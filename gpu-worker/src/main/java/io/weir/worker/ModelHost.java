@@ -45,6 +45,11 @@ final class ModelHost implements AutoCloseable {
         return engine.load();
     }
 
+    /** Calls {@code action} when the engine goes from idle to busy or back (see {@link EngineLoop#onBusyChange}). */
+    void onBusyChange(Runnable action) {
+        engine.onBusyChange(action);
+    }
+
     String checkpointPath() {
         return checkpointPath;
     }

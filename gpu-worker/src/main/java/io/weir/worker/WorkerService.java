@@ -173,7 +173,9 @@ public final class WorkerService implements WeirService {
             try {
                 Path dir = checkpointDirectory(endpoint);
                 LoadedModel model = LoadedModel.load(name, dir, engineSettings(context.options()));
-                hosts.put(name, new ModelHost(model, endpoint.checkpointPath(), context.kafka(), workerId, replies));
+                ModelHost host = new ModelHost(model, endpoint.checkpointPath(), context.kafka(), workerId, replies);
+                host.onBusyChange(this::beatSoon); // the fleet sees a model become busy or idle at once
+                hosts.put(name, host);
                 // Published before READY: gateways render chat prompts from it and may not see the checkpoint.
                 CheckpointChatTemplate chat = CheckpointChatTemplate.read(dir);
                 registry.update(name, e -> e.withChatTemplate(new ChatTemplate(chat.template(), chat.bosToken(), chat.eosToken())));
@@ -215,6 +217,14 @@ public final class WorkerService implements WeirService {
         private static EngineSettings engineSettings(WeirOptions o) {
             return new EngineSettings(o.maxSlots(), o.maxBatchTokens(), (long) o.kvCacheMb() << 20, o.kvBlockSize(),
                     WeightStorage.parse(o.quantize()));
+        }
+
+        private void beatSoon() {
+            try {
+                heartbeat.execute(this::beat);
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                // shutting down: no more heartbeats
+            }
         }
 
         private void beat() {

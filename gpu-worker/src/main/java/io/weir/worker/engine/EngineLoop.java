@@ -52,6 +52,8 @@ public final class EngineLoop implements AutoCloseable {
     private long arrivals;
     private int rotation;          // fairness when decoding sequences outnumber the rows of a step
     private volatile int waitingSize, runningSize;
+    private final java.util.concurrent.atomic.AtomicBoolean busy = new java.util.concurrent.atomic.AtomicBoolean();
+    private volatile Runnable onBusyChange = () -> { };
     private volatile boolean stopping;
     private volatile long steps, promptTokens, sampledTokens, preemptions, cancelled, forwardNanos, stepNanos;
 
@@ -70,6 +72,22 @@ public final class EngineLoop implements AutoCloseable {
     /** Queues a request; thread-safe. */
     public void submit(PreparedRequest request) {
         incoming.add(request);
+        noticeBusy();
+    }
+
+    /**
+     * Calls {@code action} whenever this engine goes from idle to busy or back (from the thread that saw it: the
+     * caller of submit, or the engine thread), so load is published at once rather than at the next heartbeat.
+     */
+    public void onBusyChange(Runnable action) {
+        onBusyChange = action;
+    }
+
+    private void noticeBusy() {
+        boolean now = load() > 0;
+        if (busy.getAndSet(now) != now) {
+            onBusyChange.run();
+        }
     }
 
     /**
@@ -359,6 +377,7 @@ public final class EngineLoop implements AutoCloseable {
     private void publishSizes() {
         waitingSize = waiting.size();
         runningSize = running.size();
+        noticeBusy();
     }
 
     @Override
