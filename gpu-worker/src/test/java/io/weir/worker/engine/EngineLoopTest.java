@@ -74,6 +74,24 @@ class EngineLoopTest {
     }
 
     @Test
+    void goingBusyAndIdleIsReportedAtOnce() throws Exception {
+        List<Boolean> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.concurrent.CountDownLatch idleAgain = new java.util.concurrent.CountDownLatch(2);
+        harness.engine.onBusyChange(() -> {
+            seen.add(harness.engine.load() > 0);
+            idleAgain.countDown();
+        });
+        try {
+            await(submit("busy-1", "Once upon a time", SamplingParams.greedy(8)));
+            assertTrue(idleAgain.await(30, java.util.concurrent.TimeUnit.SECONDS), "two changes: busy, then idle");
+            assertEquals(true, seen.get(0), "the first change: busy, seen when the request was submitted");
+            assertEquals(0, harness.engine.load(), "idle once the request ended");
+        } finally {
+            harness.engine.onBusyChange(() -> { });
+        }
+    }
+
+    @Test
     void stopStringCutsTheOutputAndEndsTheRequest() throws Exception {
         JsonNode c = golden.getFirst(); // ", there was a little girl named Lily. She loved ..."
         SamplingParams p = new SamplingParams(32, 0, null, null, null, null, List.of("Lily"), null, null, null, null, null);
