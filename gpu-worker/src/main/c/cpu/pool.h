@@ -46,8 +46,8 @@ int32_t pool_build(pool* p, int32_t n_threads);
 void pool_free(pool* p);
 
 // Runs fn over [0, n_items) (n_items < 2^32) on every thread; threads claim chunks of about
-// n_items / (16 n_threads) items dynamically, so a thread the host delays does not hold the others up. Which thread runs an
-// item never changes its result. Runs inline when the pool has one thread or there is a single item.
+// n_items / (16 n_threads) items dynamically, so a thread the host delays does not hold the others up.
+// Which thread runs an item never changes its result. Runs inline when the pool has one thread or there is a single item.
 void pool_run(pool* p, int64_t n_items, pool_fn fn, void* ctx);
 
 // WEIR_THREADS if set and positive, else the number of online CPUs.

@@ -127,8 +127,7 @@ final class RequestDispatcher implements Runnable, AutoCloseable {
         Optional<String> problem = check(request);
         if (problem.isPresent()) {
             int status = problem.get().startsWith("model") ? 404 : 400;
-            replies.send(request.replyTopic(), CompletionEvent.error(request.requestId(), 0, status, problem.get()));
-            forwarded.add(record);
+            answerWithError(record, request, status, problem.get());
             return;
         }
         var topic = Topics.modelRequests(request.model());
@@ -138,13 +137,21 @@ final class RequestDispatcher implements Runnable, AutoCloseable {
         recordDemand(request.model());
         producer.send(new ProducerRecord<>(topic.name(), request.requestId(), Json.toBytes(withPinnedSeed(request))),
                 (meta, error) -> {
-                    if (error != null) { // the caller hears of it rather than waiting for its deadline
-                        LOG.error("request {} could not be forwarded to {}: {}", request.requestId(), topic.name(), error.toString());
-                        replies.send(request.replyTopic(), CompletionEvent.error(request.requestId(), 0, 503,
-                                "the request could not be handed to the model's workers: " + error.getMessage()));
+                    if (error == null) {
+                        forwarded.add(record);
+                        return;
                     }
-                    forwarded.add(record);
+                    // the caller hears of it rather than waiting for its deadline
+                    LOG.error("request {} could not be forwarded to {}: {}", request.requestId(), topic.name(), error.toString());
+                    answerWithError(record, request, 503, "the request could not be handed to the model's workers: "
+                            + error.getMessage());
                 });
+    }
+
+    /** Answers a request with an error event; its offset becomes committable once that answer is acknowledged. */
+    private void answerWithError(ConsumerRecord<String, byte[]> record, CompletionRequest request, int status, String message) {
+        replies.send(request.replyTopic(), CompletionEvent.error(request.requestId(), 0, status, message))
+                .thenRun(() -> forwarded.add(record));
     }
 
     /**

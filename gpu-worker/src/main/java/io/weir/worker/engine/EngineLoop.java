@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The engine of one model on one worker: a thread running steps (iteration-level scheduling). Each step admits
@@ -52,7 +53,7 @@ public final class EngineLoop implements AutoCloseable {
     private long arrivals;
     private int rotation;          // fairness when decoding sequences outnumber the rows of a step
     private volatile int waitingSize, runningSize;
-    private final java.util.concurrent.atomic.AtomicBoolean busy = new java.util.concurrent.atomic.AtomicBoolean();
+    private final AtomicBoolean busy = new AtomicBoolean();
     private volatile Runnable onBusyChange = () -> { };
     private volatile boolean stopping;
     private volatile long steps, promptTokens, sampledTokens, preemptions, cancelled, forwardNanos, stepNanos;

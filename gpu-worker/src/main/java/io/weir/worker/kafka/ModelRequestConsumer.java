@@ -108,13 +108,17 @@ public final class ModelRequestConsumer implements AutoCloseable {
         try {
             engine.submit(preparer.prepare(request, () -> finished.add(record)));
         } catch (RequestPreparer.RejectedRequestException e) {
-            replies.send(request.replyTopic(), CompletionEvent.error(request.requestId(), 0, e.status(), e.getMessage()));
-            offsets.finished(partition, record.offset());
+            refuse(record, request, e.status(), e.getMessage());
         } catch (RuntimeException e) {
             LOG.error("cannot prepare request {}", request.requestId(), e);
-            replies.send(request.replyTopic(), CompletionEvent.error(request.requestId(), 0, 500, "cannot prepare request: " + e.getMessage()));
-            offsets.finished(partition, record.offset());
+            refuse(record, request, 500, "cannot prepare request: " + e.getMessage());
         }
+    }
+
+    /** Answers a request with an error; like a finished one, its offset is committable once that answer is acknowledged. */
+    private void refuse(ConsumerRecord<String, byte[]> record, CompletionRequest request, int status, String message) {
+        replies.send(request.replyTopic(), CompletionEvent.error(request.requestId(), 0, status, message))
+                .thenRun(() -> finished.add(record));
     }
 
     private void commitFinished() {
