@@ -155,7 +155,9 @@ WK_API int32_t wk_forward_batch(wk_model* m, int32_t n_rows, const int32_t* slot
 // sequence must already be in its blocks (the caller tracks that). Writes the logits of the rows
 // logit_rows[0..n_logits) (each in [0, n_rows)), in that order, to logits_out (n_logits x vocab_size);
 // n_logits may be 0. With argmax_out non-NULL, also writes each of those rows' greedy token (the first index
-// of its largest logit, NaNs ignored) to argmax_out[0..n_logits). n_rows <= max_batch.
+// of its largest logit, NaNs ignored; index 0 when logit 0 is NaN) to argmax_out[0..n_logits); then logits_out
+// may be NULL, when only the greedy tokens are wanted (the CPU backend then never stores the logits).
+// n_rows <= max_batch.
 WK_API int32_t wk_forward_paged(wk_model* m, int32_t n_rows, const int32_t* tokens, const int32_t* positions,
                                 const int32_t* row_seq, int32_t n_seqs, const int32_t* block_tables,
                                 int32_t table_stride, int32_t n_logits, const int32_t* logit_rows, float* logits_out,
@@ -188,6 +190,12 @@ WK_API int32_t wk_test_matmul(int32_t path, float* out, const float* x, const fl
 // CUDA: 1).
 WK_API int32_t wk_test_gemm(int32_t path, int32_t dtype, float* out, const float* x, const float* w, int32_t m,
                             int32_t n, int32_t d);
+
+// The same product reduced to each row's greedy token (argmax[m], wk_argmax_ref's choice) the way a step that wants
+// no logits computes it, without storing the product. CPU only (CUDA: WK_ERR_UNSUPPORTED, its greedy tokens come
+// from the logits).
+WK_API int32_t wk_test_gemm_argmax(int32_t path, int32_t dtype, int32_t* argmax, const float* x, const float* w,
+                                   int32_t m, int32_t n, int32_t d);
 
 // Paged attention of one query row at position n_pos - 1 against keys/values k, v (n_pos, n_kv_heads *
 // head_dim, dense) written into blocks table[0..ceil(n_pos / block_size)) of a scratch pool holding kv_dtype

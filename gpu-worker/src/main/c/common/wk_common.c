@@ -269,7 +269,7 @@ int32_t wk_run_paged(wk_state* st, wk_step_fn step, void* model, int32_t n_rows,
                      const int32_t* positions, const int32_t* row_seq, int32_t n_seqs, const int32_t* block_tables,
                      int32_t table_stride, int32_t n_logits, const int32_t* logit_rows, float* logits_out,
                      int32_t* argmax_out) {
-    if (!tokens || !positions || !row_seq || !block_tables || (n_logits > 0 && (!logit_rows || !logits_out)))
+    if (!tokens || !positions || !row_seq || !block_tables || (n_logits > 0 && (!logit_rows || (!logits_out && !argmax_out))))
         return wk_fail(WK_ERR_ARG, "wk_forward_paged: a NULL array");
     int32_t rc = wk_check_ready(st);
     if (rc != WK_OK) return rc;

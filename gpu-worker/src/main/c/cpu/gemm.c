@@ -549,6 +549,47 @@ static void silu_mul(int32_t path, float* out, const float* g, const float* u, i
         for (int i = 0; i < n; i++) out[i] = silu_f(g[i]) * u[i];
 }
 
+// A panel's largest value (NaNs skipped, -inf if all are) and the first of its `cols` columns holding it, stored as
+// column c0 + i; see gemm_argmax for column 0.
+static void panel_argmax_scalar(const float* t, int cols, int32_t c0, float* max, int32_t* arg) {
+    float m = -INFINITY;
+    for (int i = 0; i < cols; i++)
+        if (t[i] > m) m = t[i];
+    int i = 0;
+    while (i + 1 < cols && !(t[i] == m || (m == -INFINITY && t[i] != t[i]))) i++; // an all-NaN panel: its first column
+    *max = m;
+    *arg = c0 + i;
+}
+
+__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl"))) static void panel_argmax_512(const float* t, int32_t c0,
+                                                                                          float* max, int32_t* arg) {
+    __m512 ninf = _mm512_set1_ps(-INFINITY); // max_ps(x, -inf) is -inf for a NaN x (the second operand wins)
+    __m512 a = _mm512_max_ps(_mm512_loadu_ps(t), ninf), b = _mm512_max_ps(_mm512_loadu_ps(t + 16), ninf);
+    float m = _mm512_reduce_max_ps(_mm512_max_ps(a, b));
+    __m512 mv = _mm512_set1_ps(m);
+    uint32_t hit = (uint32_t)_mm512_cmpeq_ps_mask(a, mv) | (uint32_t)_mm512_cmpeq_ps_mask(b, mv) << 16;
+    *max = m;
+    *arg = c0 + __builtin_ctz(hit); // m is one of the 32 (NaNs read as -inf), so hit is not 0
+}
+
+static void panel_argmax(int32_t path, const float* t, int cols, int32_t c0, float* max, int32_t* arg) {
+    if (c0 == 0 && t[0] != t[0]) { // wk_argmax_ref stays at a NaN index 0
+        *max = NAN;
+        *arg = 0;
+    } else if (cols == PANEL && simd_has_avx512(path)) {
+        panel_argmax_512(t, c0, max, arg);
+    } else {
+        panel_argmax_scalar(t, cols, c0, max, arg);
+    }
+}
+
+int32_t gemm_argmax_of_panels(const float* panel_max, const int32_t* panel_arg, int32_t n_units) {
+    int32_t best = 0;
+    for (int32_t u = 1; u < n_units; u++)
+        if (panel_max[u] > panel_max[best]) best = u; // a NaN panel 0 is never beaten
+    return panel_arg[best];
+}
+
 // ----------------------------------------------------------------------------
 // Driver: an item is (column unit, row group); a unit is one panel, or a (gate, up) pair for SwiGLU.
 
@@ -556,13 +597,15 @@ typedef struct {
     int32_t path;
     const packed* w;
     const float* x;
-    int32_t ldx, n_rows, ldo, n_out, n_groups;
+    int32_t ldx, n_rows, ldo, n_out, n_groups, units;
     float* out;
     epilogue e;
     const void* xc;  // the activations converted once per call: bf16 pairs (AVX512_BF16 path, bf16 weights) or u8
                      // (int8 weights), else NULL
     int64_t ldc;     // elements of xc per row
     const float* xs; // int8 weights: the rows' activation scales
+    float* panel_max;   // EPI_ARGMAX: (n_rows, units) per-panel maxima and their columns
+    int32_t* panel_arg;
 } gemm_job;
 
 static int max_rows(int32_t path) { return path == SIMD_AVX2 ? MAX_R_AVX2 : MAX_R; }
@@ -636,8 +679,13 @@ static void gemm_range(void* ctx, int64_t start, int64_t end, int32_t tid) {
         }
         for (int32_t r = r0; r < r1; r++) {
             int32_t at = ((r - r0) / R_max) * MAX_R * PANEL + ((r - r0) % R_max) * PANEL;
-            float* o = j->out + (int64_t)r * j->ldo + c0;
             const float* t = tile + at;
+            if (j->e == EPI_ARGMAX) {
+                int64_t u = (int64_t)r * j->units + unit;
+                panel_argmax(j->path, t, cols, c0, j->panel_max + u, j->panel_arg + u);
+                continue;
+            }
+            float* o = j->out + (int64_t)r * j->ldo + c0;
             if (j->e == EPI_SWIGLU)
                 silu_mul(j->path, o, t, tile2 + at, cols);
             else if (j->e == EPI_ADD)
@@ -659,31 +707,48 @@ int64_t gemm_scratch_bytes(int32_t k, int32_t n_rows) {
 
 static uint32_t bf16_pair(float lo, float hi) { return f32_to_bf16(lo) | (uint32_t)f32_to_bf16(hi) << 16; }
 
-void gemm(pool* p, int32_t path, const packed* w, const float* x, int32_t ldx, int32_t n_rows, float* out, int32_t ldo,
-          int32_t n_out, epilogue e, void* scratch) {
-    if (n_rows <= 0 || n_out <= 0) return;
-    int32_t units = (n_out + PANEL - 1) / PANEL;
-    gemm_job job = {path, w, x, ldx, n_rows, ldo, n_out, (n_rows + ROW_GROUP - 1) / ROW_GROUP, out, e, NULL, 0, NULL};
+// Converts the activations as the weights' arithmetic needs (see gemm_scratch_bytes), then runs the job's items.
+static void run_gemm(pool* p, gemm_job* job, void* scratch) {
+    const packed* w = job->w;
+    const float* x = job->x;
+    int32_t n_rows = job->n_rows, ldx = job->ldx;
     if (w->dtype == WK_INT8) { // quantize the activations once: the rows' scales, then their u8
         float* xs = scratch;
         uint8_t* xq = (uint8_t*)(xs + n_rows);
-        quantize_rows(path, x, ldx, n_rows, w->k, w->kp, xq, w->kp, xs);
-        job.xc = xq;
-        job.ldc = w->kp;
-        job.xs = xs;
-    } else if (path == SIMD_AVX512_BF16 && w->dtype == WK_BF16) { // round the activations to bf16 pairs once
+        quantize_rows(job->path, x, ldx, n_rows, w->k, w->kp, xq, w->kp, xs);
+        job->xc = xq;
+        job->ldc = w->kp;
+        job->xs = xs;
+    } else if (job->path == SIMD_AVX512_BF16 && w->dtype == WK_BF16) { // round the activations to bf16 pairs once
         uint32_t* pairs = scratch;
-        job.ldc = (w->k + 1) / 2;
+        job->ldc = (w->k + 1) / 2;
         for (int32_t r = 0; r < n_rows; r++)
             for (int32_t j = 0; j < w->k; j += 2)
-                pairs[r * job.ldc + j / 2] = bf16_pair(x[(int64_t)r * ldx + j], j + 1 < w->k ? x[(int64_t)r * ldx + j + 1] : 0.0f);
-        job.xc = pairs;
+                pairs[r * job->ldc + j / 2] = bf16_pair(x[(int64_t)r * ldx + j], j + 1 < w->k ? x[(int64_t)r * ldx + j + 1] : 0.0f);
+        job->xc = pairs;
     }
-    int64_t items = (int64_t)units * job.n_groups;
+    int64_t items = (int64_t)job->units * job->n_groups;
     if (p == NULL || (int64_t)n_rows * w->k * w->n < GEMM_PARALLEL_MIN)
-        gemm_range(&job, 0, items, 0);
+        gemm_range(job, 0, items, 0);
     else
-        pool_run(p, items, gemm_range, &job);
+        pool_run(p, items, gemm_range, job);
+}
+
+void gemm(pool* p, int32_t path, const packed* w, const float* x, int32_t ldx, int32_t n_rows, float* out, int32_t ldo,
+          int32_t n_out, epilogue e, void* scratch) {
+    if (n_rows <= 0 || n_out <= 0) return;
+    gemm_job job = {.path = path, .w = w, .x = x, .ldx = ldx, .n_rows = n_rows, .ldo = ldo, .n_out = n_out,
+                    .n_groups = (n_rows + ROW_GROUP - 1) / ROW_GROUP, .units = (n_out + PANEL - 1) / PANEL, .out = out, .e = e};
+    run_gemm(p, &job, scratch);
+}
+
+void gemm_argmax(pool* p, int32_t path, const packed* w, const float* x, int32_t ldx, int32_t n_rows, int32_t n_out,
+                 float* panel_max, int32_t* panel_arg, void* scratch) {
+    if (n_rows <= 0 || n_out <= 0) return;
+    gemm_job job = {.path = path, .w = w, .x = x, .ldx = ldx, .n_rows = n_rows, .n_out = n_out,
+                    .n_groups = (n_rows + ROW_GROUP - 1) / ROW_GROUP, .units = (n_out + PANEL - 1) / PANEL,
+                    .e = EPI_ARGMAX, .panel_max = panel_max, .panel_arg = panel_arg};
+    run_gemm(p, &job, scratch);
 }
 
 // ----------------------------------------------------------------------------

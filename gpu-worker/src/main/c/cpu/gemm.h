@@ -61,6 +61,7 @@ typedef enum {
     EPI_STORE,  // out[m, c] = product
     EPI_ADD,    // out[m, c] += product (residual connections)
     EPI_SWIGLU, // panels come in (gate, up) pairs; out[m, 32p + i] = silu(gate) * up of pair p
+    EPI_ARGMAX, // nothing stored: each panel's largest value and its column (gemm_argmax)
 } epilogue;
 
 // out[m, c] for m < n_rows, c < n_out; x is (n_rows, w->k) with row stride ldx, out has row stride ldo.
@@ -69,6 +70,17 @@ typedef enum {
 // int8 for int8 weights on every path); may be NULL for f32 weights.
 void gemm(pool* p, int32_t path, const packed* w, const float* x, int32_t ldx, int32_t n_rows, float* out,
           int32_t ldo, int32_t n_out, epilogue e, void* scratch);
+
+// The greedy token of each row without storing the product (an LM head whose logits nobody reads: writing and
+// re-reading n_rows x vocab floats per step costs more than the comparisons). For row m and panel u (32 columns,
+// u < n_units = ceil(n_out / 32)): panel_max[m * n_units + u] is the largest of the panel's products (NaNs skipped;
+// -inf when all are NaN) and panel_arg[..] the first column holding it. Exception, so that gemm_argmax_of_panels
+// matches wk_argmax_ref (which keeps index 0 when product 0 is NaN): a NaN in column 0 gives panel 0 (NaN, 0).
+void gemm_argmax(pool* p, int32_t path, const packed* w, const float* x, int32_t ldx, int32_t n_rows, int32_t n_out,
+                 float* panel_max, int32_t* panel_arg, void* scratch);
+
+// Row m's greedy token from gemm_argmax's panels: the first panel holding the largest maximum.
+int32_t gemm_argmax_of_panels(const float* panel_max, const int32_t* panel_arg, int32_t n_units);
 
 // Bytes of scratch gemm needs for n_rows rows of k inputs.
 int64_t gemm_scratch_bytes(int32_t k, int32_t n_rows);

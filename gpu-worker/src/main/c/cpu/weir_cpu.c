@@ -52,6 +52,8 @@ struct wk_model {
     float* ao;              // (max_batch, q_dim) attention output
     float* hb;              // (max_batch, hidden_dim) silu(gate) * up
     void* gemm_scratch;     // the products' activations converted to the weights' arithmetic (bf16 pairs, int8)
+    float* panel_max;       // (max_batch, vocab / 32) greedy-only steps: the LM head's per-panel maxima
+    int32_t* panel_arg;     // ... and their columns (gemm_argmax)
 };
 
 static float* alloc_f32(int64_t n) { return wk_alloc_huge((size_t)(n > 0 ? n : 1) * sizeof(float)); }
@@ -72,8 +74,9 @@ static void free_model(wk_model* m) {
     packed_free(&m->lm_head);
     kv_pool_free(&m->kv);
     float* bufs[] = {m->embeddings, m->attn_norm, m->ffn_norm, m->final_norm, m->rope, m->x, m->xb, m->qkv_out, m->ao,
-                     m->hb, m->gemm_scratch};
+                     m->hb, m->gemm_scratch, m->panel_max};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) free(bufs[i]);
+    free(m->panel_arg);
     wk_state_free(&m->st);
     free(m);
 }
@@ -128,8 +131,10 @@ static int32_t build_model(wk_model* m) {
     m->hb = alloc_f32(B * c->hidden_dim);
     int32_t widest = c->dim > c->hidden_dim ? c->dim : c->hidden_dim;
     m->gemm_scratch = wk_alloc_huge((size_t)gemm_scratch_bytes(widest > q_dim ? widest : q_dim, (int32_t)B));
+    m->panel_max = alloc_f32(B * m->lm_head.n_panels);
+    m->panel_arg = malloc((size_t)(B * m->lm_head.n_panels) * sizeof(int32_t));
     if ((!c->tied_embeddings && !m->embeddings) || !m->attn_norm || !m->ffn_norm || !m->final_norm || !m->rope || !m->x ||
-        !m->xb || !m->qkv_out || !m->ao || !m->hb || !m->gemm_scratch)
+        !m->xb || !m->qkv_out || !m->ao || !m->hb || !m->gemm_scratch || !m->panel_max || !m->panel_arg)
         return wk_fail(WK_ERR_NOMEM, "wk_model_create: out of memory for weights and activations");
     wk_rope_table(c, m->rope);
     split_rope_table(m->rope, c->max_seq_len, c->head_dim);
@@ -248,10 +253,13 @@ static void attention_range(void* ctx, int64_t start, int64_t end, int32_t tid) 
 }
 
 typedef struct {
-    const float* logits;
+    const float* logits; // (n_logits, vocab), or NULL: the greedy tokens come from the panels of gemm_argmax
     int32_t vocab;
     int32_t* out;
     int32_t path;
+    const float* panel_max;
+    const int32_t* panel_arg;
+    int32_t n_panels;
 } argmax_job;
 
 // wk_argmax_ref's choice, vectorised: the largest value (NaNs skipped), then the first index holding it.
@@ -276,6 +284,10 @@ static void argmax_range(void* ctx, int64_t start, int64_t end, int32_t tid) {
     (void)tid;
     const argmax_job* j = ctx;
     for (int64_t r = start; r < end; r++) {
+        if (j->logits == NULL) {
+            j->out[r] = gemm_argmax_of_panels(j->panel_max + r * j->n_panels, j->panel_arg + r * j->n_panels, j->n_panels);
+            continue;
+        }
         const float* row = j->logits + r * j->vocab;
         j->out[r] = simd_has_avx512(j->path) ? argmax_512(row, j->vocab) : wk_argmax_ref(row, j->vocab);
     }
@@ -311,9 +323,13 @@ int32_t wk_backend_step(void* model, const wk_batch* b, float* logits) {
     if (b->n_logits == 0) return WK_OK;
     for (int32_t i = 0; i < b->n_logits; i++)
         rmsnorm_row(m->xb + (int64_t)i * dim, m->x + (int64_t)b->logit_rows[i] * dim, m->final_norm, dim, c->rms_eps);
-    gemm(p, path, &m->lm_head, m->xb, dim, b->n_logits, logits, c->vocab_size, c->vocab_size, EPI_STORE, m->gemm_scratch);
+    // Without logits (the caller wants only the greedy tokens), the LM head keeps just each panel's maximum.
+    if (logits)
+        gemm(p, path, &m->lm_head, m->xb, dim, b->n_logits, logits, c->vocab_size, c->vocab_size, EPI_STORE, m->gemm_scratch);
+    else
+        gemm_argmax(p, path, &m->lm_head, m->xb, dim, b->n_logits, c->vocab_size, m->panel_max, m->panel_arg, m->gemm_scratch);
     if (b->argmax) {
-        argmax_job aj = {logits, c->vocab_size, b->argmax, path};
+        argmax_job aj = {logits, c->vocab_size, b->argmax, path, m->panel_max, m->panel_arg, m->lm_head.n_panels};
         pool_run(p, b->n_logits, argmax_range, &aj);
     }
     return WK_OK;
@@ -542,12 +558,14 @@ static int32_t check_path(const char* fn, int32_t path) {
     return WK_OK;
 }
 
-WK_API int32_t wk_test_gemm(int32_t path, int32_t dtype, float* out, const float* x, const float* w, int32_t m, int32_t n,
-                            int32_t d) {
-    if (!out || !x || !w || m <= 0 || n <= 0 || d <= 0) return wk_fail(WK_ERR_ARG, "wk_test_gemm: bad arguments");
+// Packs w (d x n) as dtype and runs the product over m rows: into out (m x d), or with argmax non-NULL only each
+// row's greedy token through gemm_argmax (out unused).
+static int32_t test_gemm(const char* fn, int32_t path, int32_t dtype, float* out, int32_t* argmax, const float* x,
+                         const float* w, int32_t m, int32_t n, int32_t d) {
+    if ((!out && !argmax) || !x || !w || m <= 0 || n <= 0 || d <= 0) return wk_fail(WK_ERR_ARG, "%s: bad arguments", fn);
     if (dtype != WK_F32 && dtype != WK_BF16 && dtype != WK_INT8)
-        return wk_fail(WK_ERR_ARG, "wk_test_gemm: storage dtype %d is not F32, BF16 or INT8", dtype);
-    int32_t rc = check_path("wk_test_gemm", path);
+        return wk_fail(WK_ERR_ARG, "%s: storage dtype %d is not F32, BF16 or INT8", fn, dtype);
+    int32_t rc = check_path(fn, path);
     if (rc != WK_OK) return rc;
     packed pw;
     if ((rc = packed_alloc(&pw, n, d, dtype)) != WK_OK) {
@@ -556,14 +574,35 @@ WK_API int32_t wk_test_gemm(int32_t path, int32_t dtype, float* out, const float
     }
     packed_set_rows(&pw, w, d, 0, 0);
     void* scratch = malloc((size_t)gemm_scratch_bytes(n, m));
-    if (!scratch) {
-        packed_free(&pw);
-        return wk_fail(WK_ERR_NOMEM, "wk_test_gemm: out of memory");
+    float* panel_max = malloc((size_t)m * pw.n_panels * sizeof(float));
+    int32_t* panel_arg = malloc((size_t)m * pw.n_panels * sizeof(int32_t));
+    if (!scratch || !panel_max || !panel_arg) {
+        rc = wk_fail(WK_ERR_NOMEM, "%s: out of memory", fn);
+    } else if (argmax) {
+        gemm_argmax(NULL, path, &pw, x, n, m, d, panel_max, panel_arg, scratch);
+        for (int32_t r = 0; r < m; r++)
+            argmax[r] = gemm_argmax_of_panels(panel_max + (int64_t)r * pw.n_panels, panel_arg + (int64_t)r * pw.n_panels,
+                                              pw.n_panels);
+    } else {
+        gemm(NULL, path, &pw, x, n, m, out, d, d, EPI_STORE, scratch);
     }
-    gemm(NULL, path, &pw, x, n, m, out, d, d, EPI_STORE, scratch);
+    free(panel_arg);
+    free(panel_max);
     free(scratch);
     packed_free(&pw);
-    return WK_OK;
+    return rc;
+}
+
+WK_API int32_t wk_test_gemm(int32_t path, int32_t dtype, float* out, const float* x, const float* w, int32_t m, int32_t n,
+                            int32_t d) {
+    if (!out) return wk_fail(WK_ERR_ARG, "wk_test_gemm: bad arguments");
+    return test_gemm("wk_test_gemm", path, dtype, out, NULL, x, w, m, n, d);
+}
+
+WK_API int32_t wk_test_gemm_argmax(int32_t path, int32_t dtype, int32_t* argmax, const float* x, const float* w, int32_t m,
+                                   int32_t n, int32_t d) {
+    if (!argmax) return wk_fail(WK_ERR_ARG, "wk_test_gemm_argmax: bad arguments");
+    return test_gemm("wk_test_gemm_argmax", path, dtype, NULL, argmax, x, w, m, n, d);
 }
 
 WK_API int32_t wk_test_matmul(int32_t path, float* out, const float* x, const float* w, int32_t n, int32_t d) {

@@ -106,6 +106,7 @@ struct wk_model {
     float* key_cache;             // (n_layers, n_blocks, block_size, kv_dim)
     float* value_cache;           // (n_layers, n_blocks, block_size, kv_dim)
     float* logits;                // (max_batch, vocab_size)
+    float* host_logits;           // (max_batch, vocab_size) malloc'd at the first step whose caller wants only argmax
     int32_t* rows;                // device copy of host_rows
     int32_t* host_rows;           // pinned: tokens, positions, logit rows (max_batch each), tables (max_batch, bps)
 };
@@ -123,6 +124,7 @@ static void free_model(wk_model* m) {
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) cudaFree(bufs[i]);
     cudaFree(m->rows);
     cudaFreeHost(m->host_rows);
+    free(m->host_logits);
     wk_state_free(&m->st);
     free(m);
 }
@@ -495,6 +497,12 @@ int32_t wk_backend_step(void* model, const wk_batch* bt, float* logits) {
                                               c->rms_eps);
     LAUNCH_CHECK("rmsnorm_kernel(final)");
     TRY(matmul(m->logits, m->xb, &m->w[WK_LM_HEAD], 0, bt->n_logits, dim, c->vocab_size));
+    if (logits == NULL) { // the caller wants only the greedy tokens, computed on the host from a copy of our own
+        if (m->host_logits == NULL)
+            m->host_logits = (float*)malloc((size_t)m->st.opts.max_batch * c->vocab_size * sizeof(float));
+        if (m->host_logits == NULL) return wk_fail(WK_ERR_NOMEM, "wk_forward_paged: out of host memory for the logits");
+        logits = m->host_logits;
+    }
     CUDA_TRY(cudaMemcpy(logits, m->logits, (size_t)bt->n_logits * c->vocab_size * sizeof(float), cudaMemcpyDeviceToHost));
     if (bt->argmax) // on the host: the logits are here anyway
         for (int r = 0; r < bt->n_logits; r++) bt->argmax[r] = wk_argmax_ref(logits + (int64_t)r * c->vocab_size, c->vocab_size);
@@ -756,6 +764,11 @@ WK_API int32_t wk_test_attention(int32_t path, int32_t kv_dtype, int32_t n_heads
     cudaFree(dpos);
     CUDA_TRY(e);
     return WK_OK;
+}
+
+WK_API int32_t wk_test_gemm_argmax(int32_t path, int32_t dtype, int32_t* argmax, const float* x, const float* w,
+                                   int32_t m, int32_t n, int32_t d) {
+    return wk_fail(WK_ERR_UNSUPPORTED, "wk_test_gemm_argmax: the CUDA backend takes greedy tokens from the logits");
 }
 
 WK_API int32_t wk_test_pool(int32_t n_threads, int32_t n_jobs, int32_t max_items, int64_t* bad) {

@@ -8,7 +8,8 @@ import java.util.List;
 /**
  * The rows of one forward step, laid out for {@link ModelRunner#forwardPaged}: each planned sequence feeds its next
  * {@code n} tokens as consecutive rows, with its block table; a sequence that feeds its last pending token gets
- * its last row's logits computed. Buffers are allocated once and reused every step.
+ * its last row's logits computed (only their greedy tokens when every such sequence decodes greedily without
+ * log-probs). Buffers are allocated once and reused every step.
  */
 final class StepPlan {
     private final int maxRows;
@@ -16,6 +17,7 @@ final class StepPlan {
     private final int[] tokens, positions, rowSeq, tables, logitRows, rowsOf;
     private final List<Sequence> sequences = new ArrayList<>();
     private int rows, logitCount;
+    private boolean greedyOnly = true; // every logit row's sequence takes the argmax and needs nothing else of its logits
 
     StepPlan(int maxRows, int tableStride) {
         this.maxRows = maxRows;
@@ -32,6 +34,7 @@ final class StepPlan {
         sequences.clear();
         rows = 0;
         logitCount = 0;
+        greedyOnly = true;
     }
 
     int rows() {
@@ -68,12 +71,13 @@ final class StepPlan {
         rows += n;
         if (seq.position() + n == seq.length()) {
             logitRows[logitCount++] = rows - 1;
+            greedyOnly &= seq.needsOnlyArgmax();
         }
         rowsOf[s] = n;
         sequences.add(seq);
     }
 
     void run(ModelRunner runner) {
-        runner.forwardPaged(rows, tokens, positions, rowSeq, sequences.size(), tables, logitCount, logitRows);
+        runner.forwardPaged(rows, tokens, positions, rowSeq, sequences.size(), tables, logitCount, logitRows, greedyOnly);
     }
 }

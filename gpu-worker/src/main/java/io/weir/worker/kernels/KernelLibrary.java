@@ -30,7 +30,7 @@ public final class KernelLibrary {
     // function addresses in this library (see WeirNative for the handles)
     private final MemorySegment backendName, deviceCount, lastError, backendInfo, modelCreate, modelSetTensor, modelFree,
             forward, forwardBatch, testMatmul, modelCreateEx, modelKvInfo, forwardPaged, benchReadBandwidth, benchFmaPeak,
-            testGemm, testAttention, testPool;
+            testGemm, testGemmArgmax, testAttention, testPool;
 
     private KernelLibrary(Backend backend, Path path) {
         this.backend = backend;
@@ -52,6 +52,7 @@ public final class KernelLibrary {
         benchReadBandwidth = WeirNative.find(lookup, WeirNative.wk_bench_read_bandwidth.NAME);
         benchFmaPeak = WeirNative.find(lookup, WeirNative.wk_bench_fma_peak.NAME);
         testGemm = WeirNative.find(lookup, WeirNative.wk_test_gemm.NAME);
+        testGemmArgmax = WeirNative.find(lookup, WeirNative.wk_test_gemm_argmax.NAME);
         testAttention = WeirNative.find(lookup, WeirNative.wk_test_attention.NAME);
         testPool = WeirNative.find(lookup, WeirNative.wk_test_pool.NAME);
     }
@@ -194,6 +195,26 @@ public final class KernelLibrary {
             if (rc == WeirNative.WK_ERR_UNSUPPORTED) return false;
             check(rc);
             MemorySegment.copy(o, JAVA_FLOAT, 0, out, 0, m * d);
+            return true;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * Test hook {@code wk_test_gemm_argmax}: each row's greedy token of the product {@link #testGemm} computes, the way a
+     * step that stores no logits finds it. False when this machine or backend cannot run it.
+     */
+    public boolean testGemmArgmax(int path, WeightStorage storage, int[] argmax, float[] x, float[] w, int m, int n, int d) {
+        if (x.length < (long) m * n || w.length < (long) n * d || argmax.length < m)
+            throw new IllegalArgumentException("arrays too short");
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment o = arena.allocate(JAVA_INT, m);
+            int rc = (int) WeirNative.wk_test_gemm_argmax.HANDLE.invokeExact(testGemmArgmax, path, storage.code(), o,
+                    arena.allocateFrom(JAVA_FLOAT, x), arena.allocateFrom(JAVA_FLOAT, w), m, n, d);
+            if (rc == WeirNative.WK_ERR_UNSUPPORTED) return false;
+            check(rc);
+            MemorySegment.copy(o, JAVA_INT, 0, argmax, 0, m);
             return true;
         } catch (Throwable t) {
             throw rethrow(t);

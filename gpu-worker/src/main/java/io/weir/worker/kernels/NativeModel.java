@@ -120,7 +120,8 @@ public final class NativeModel implements AutoCloseable {
      * {@code wk_forward_paged}: row i is {@code tokens[i]} at {@code positions[i]} of sequence {@code rowSeq[i]},
      * whose blocks are {@code tables[rowSeq[i] * stride ..]}; writes the logits of rows {@code logitRows[0..nLogits)}
      * ({@code nLogits × vocabSize} floats) and, unless {@code argmax} is {@link MemorySegment#NULL}, each such row's
-     * greedy token ({@code nLogits} int32). All arrays int32 except the logits.
+     * greedy token ({@code nLogits} int32); with {@code argmax} given, {@code logits} may be {@link MemorySegment#NULL}
+     * (only the greedy tokens are wanted). All arrays int32 except the logits.
      */
     public void forwardPaged(int nRows, MemorySegment tokens, MemorySegment positions, MemorySegment rowSeq, int nSeqs,
             MemorySegment tables, int stride, int nLogits, MemorySegment logitRows, MemorySegment logits,
@@ -131,8 +132,10 @@ public final class NativeModel implements AutoCloseable {
         requireSize("rowSeq", rowSeq, 4 * n);
         requireSize("tables", tables, 4L * Math.max(nSeqs, 0) * Math.max(stride, 0));
         requireSize("logitRows", logitRows, 4L * Math.max(nLogits, 0));
-        requireSize("logits", logits, 4L * Math.max(nLogits, 0) * config.vocabSize());
-        if (!argmax.equals(MemorySegment.NULL)) requireSize("argmax", argmax, 4L * Math.max(nLogits, 0));
+        boolean noArgmax = argmax.equals(MemorySegment.NULL);
+        if (noArgmax || !logits.equals(MemorySegment.NULL))
+            requireSize("logits", logits, 4L * Math.max(nLogits, 0) * config.vocabSize());
+        if (!noArgmax) requireSize("argmax", argmax, 4L * Math.max(nLogits, 0));
         try {
             library.check(library.forwardPaged(handle(), nRows, tokens, positions, rowSeq, nSeqs, tables, stride, nLogits,
                     logitRows, logits, argmax));

@@ -181,6 +181,13 @@ final class WeirNative {
         static final MethodHandle HANDLE = LINKER.downcallHandle(DESC);
     }
 
+    /** {@code int32_t wk_test_gemm_argmax(int32_t path, int32_t dtype, int32_t* argmax, const float* x, const float* w, int32_t m, int32_t n, int32_t d)} */
+    static final class wk_test_gemm_argmax {
+        static final String NAME = "wk_test_gemm_argmax";
+        static final FunctionDescriptor DESC = wk_test_gemm.DESC;
+        static final MethodHandle HANDLE = LINKER.downcallHandle(DESC);
+    }
+
     /**
      * {@code int32_t wk_test_attention(int32_t path, int32_t kv_dtype, int32_t n_heads, int32_t n_kv_heads, int32_t head_dim,
      * int32_t block_size, int32_t n_pos, const int32_t* table, const float* q, const float* k, const float* v, float* out)}

@@ -91,6 +91,7 @@ public final class ModelRunner implements AutoCloseable {
     private final MemorySegment logitRows;// (maxBatch) int32, paged steps
     private final MemorySegment argmax;   // (maxBatch) int32, paged steps: each logit row's greedy token
     private final int tableStride;        // blocks of a maxSeqLen sequence
+    private boolean logitsStored;         // whether the last paged step stored its logits (not only greedy tokens)
 
     private ModelRunner(ModelConfig config, NativeModel model, int maxSeqLen) {
         this.config = config;
@@ -256,6 +257,17 @@ public final class ModelRunner implements AutoCloseable {
      */
     public void forwardPaged(int nRows, int[] tokens, int[] positions, int[] rowSeq, int nSeqs, int[] tables, int nLogits,
             int[] logitRows) {
+        forwardPaged(nRows, tokens, positions, rowSeq, nSeqs, tables, nLogits, logitRows, false);
+    }
+
+    /**
+     * {@link #forwardPaged(int, int[], int[], int[], int, int[], int, int[])}, where {@code greedyOnly} says only
+     * {@link #argmaxOf} will be read: the logits are then not stored at all (the CPU backend keeps each 32-column
+     * panel's maximum instead of writing and re-reading {@code nLogits × vocabSize} floats), and {@link #logitsOf}
+     * refuses until the next step that stores them.
+     */
+    public void forwardPaged(int nRows, int[] tokens, int[] positions, int[] rowSeq, int nSeqs, int[] tables, int nLogits,
+            int[] logitRows, boolean greedyOnly) {
         if (nRows > model.maxBatch()) throw new IllegalArgumentException(nRows + " rows exceed maxBatch " + model.maxBatch());
         if (nSeqs > nRows || nLogits > nRows) throw new IllegalArgumentException("more sequences or logit rows than rows");
         MemorySegment.copy(tokens, 0, this.tokens, JAVA_INT, 0, nRows);
@@ -263,8 +275,10 @@ public final class ModelRunner implements AutoCloseable {
         MemorySegment.copy(rowSeq, 0, this.rowSeq, JAVA_INT, 0, nRows);
         MemorySegment.copy(tables, 0, this.tables, JAVA_INT, 0, nSeqs * tableStride);
         MemorySegment.copy(logitRows, 0, this.logitRows, JAVA_INT, 0, nLogits);
+        logitsStored = false; // until the step succeeds
         model.forwardPaged(nRows, this.tokens, this.positions, this.rowSeq, nSeqs, this.tables, tableStride, nLogits,
-                this.logitRows, logits, argmax);
+                this.logitRows, greedyOnly ? MemorySegment.NULL : logits, argmax);
+        logitsStored = !greedyOnly;
     }
 
     /**
@@ -277,6 +291,7 @@ public final class ModelRunner implements AutoCloseable {
 
     /** Copies the logits of the {@code i}-th logit row of the last {@link #forwardPaged} step into {@code out}. */
     public void logitsOf(int i, float[] out) {
+        if (!logitsStored) throw new IllegalStateException("the last paged step stored no logits (greedy tokens only)");
         checkLogits(out, 1);
         MemorySegment.copy(logits, JAVA_FLOAT, (long) i * config.vocabSize() * 4, out, 0, config.vocabSize());
     }

@@ -4,7 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.weir.worker.sampling.Sampler;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
@@ -146,6 +148,56 @@ class KernelPathsTest {
                 }
             }
         }
+    }
+
+    /**
+     * A step that stores no logits finds each row's greedy token from per-panel maxima (gemm_argmax): on every path
+     * and storage it must pick what {@link Sampler#argmax} picks from the stored product, including ties within and
+     * across 32-column panels (the first column wins), NaN columns (skipped, also at the start of a panel), a NaN
+     * column 0 (index 0, as wk_argmax_ref keeps it), and a last panel of fewer than 32 columns.
+     */
+    @Test
+    void cpuGreedyTokensWithoutLogitsMatchTheArgmaxOfTheProduct() {
+        KernelLibrary lib = KernelLibrary.load(Backend.CPU);
+        SplittableRandom r = new SplittableRandom(11);
+        int n = 40, d = 100, m = 10; // panels of 32, 32, 32 and 4 columns
+        float[] x = gaussian(r, m * n);
+        for (int i = 0; i < x.length; i++) x[i] = Math.abs(x[i]) + 0.1f; // positive: a larger weight row wins
+        float[] w = gaussian(r, n * d);
+        float[] big = new float[n];
+        Arrays.fill(big, 3f);
+        System.arraycopy(big, 0, w, 70 * n, n); // row 70 ties rows 5 and 40 (other panels); rows 97, 99 tie in the last
+        System.arraycopy(big, 0, w, 40 * n, n);
+        float[][] variants = new float[5][];
+        variants[0] = w.clone(); // plain random weights: no ties
+        for (int v = 1; v < 5; v++) variants[v] = w.clone();
+        System.arraycopy(big, 0, variants[1], 5 * n, n);
+        variants[2][2 * n] = Float.NaN; // column 2 NaN; column 32 (panel 1's first) NaN; the maximum after them
+        variants[2][32 * n + 1] = Float.NaN;
+        variants[3][0] = Float.NaN; // column 0 NaN: index 0
+        System.arraycopy(big, 0, variants[4], 97 * n, n); // the last, short panel
+        System.arraycopy(big, 0, variants[4], 99 * n, n);
+        for (int c = 0; c < d; c++) if (c != 97 && c != 99) variants[4][c * n] = -5f; // below them
+        System.arraycopy(big, 0, variants[4], 70 * n, n);
+        for (int c : new int[] {40, 70}) variants[4][c * n] = 2f; // rows 40, 70 a little smaller than 97, 99
+        List<String> ran = new ArrayList<>();
+        for (WeightStorage storage : WeightStorage.values()) {
+            for (int path = 0; path < 5; path++) {
+                for (int v = 0; v < variants.length; v++) {
+                    float[] out = new float[m * d];
+                    int[] greedy = new int[m];
+                    if (!lib.testGemm(path, storage, out, x, variants[v], m, n, d)) continue;
+                    assertTrue(lib.testGemmArgmax(path, storage, greedy, x, variants[v], m, n, d));
+                    for (int row = 0; row < m; row++) {
+                        int want = Sampler.argmax(Arrays.copyOfRange(out, row * d, row * d + d));
+                        assertEquals(want, greedy[row], storage + " path " + path + " variant " + v + " row " + row);
+                    }
+                    ran.add(storage + "/" + path + "/" + v);
+                }
+            }
+        }
+        System.out.println("greedy-only argmax checked: " + ran);
+        assertTrue(ran.contains("F32/0/3") && ran.contains("INT8/0/4"), ran.toString());
     }
 
     @Test
