@@ -1,8 +1,9 @@
 /*
  * pool.h: a persistent thread pool for the forward pass. The caller thread works too, so a pool of
- * n threads starts n-1 workers. Workers are pinned to CPUs (one each, WEIR_PIN=0 turns it off) and
- * spin briefly between jobs before sleeping, because a decode step issues a few dozen short jobs and
- * a condition-variable wake-up per job (tens of microseconds) would cost more than the jobs.
+ * n threads starts n-1 workers (pinned to CPUs, one each, with WEIR_PIN=1; unpinned by default). Idle workers
+ * poll briefly for the next job (spinning, then yielding the CPU between polls) before sleeping, because a decode
+ * step issues a few dozen short jobs and a condition-variable wake-up per job (tens of microseconds) would cost
+ * more than the jobs.
  * One job at a time; pool_run returns when every item is done, without waiting for workers that took none
  * (one the host has descheduled costs the step nothing unless it holds a claimed chunk).
  */
