@@ -574,9 +574,9 @@ static int32_t test_gemm(const char* fn, int32_t path, int32_t dtype, float* out
     }
     packed_set_rows(&pw, w, d, 0, 0);
     void* scratch = malloc((size_t)gemm_scratch_bytes(n, m));
-    float* panel_max = malloc((size_t)m * pw.n_panels * sizeof(float));
-    int32_t* panel_arg = malloc((size_t)m * pw.n_panels * sizeof(int32_t));
-    if (!scratch || !panel_max || !panel_arg) {
+    float* panel_max = argmax ? malloc((size_t)m * pw.n_panels * sizeof(float)) : NULL;
+    int32_t* panel_arg = argmax ? malloc((size_t)m * pw.n_panels * sizeof(int32_t)) : NULL;
+    if (!scratch || (argmax && (!panel_max || !panel_arg))) {
         rc = wk_fail(WK_ERR_NOMEM, "%s: out of memory", fn);
     } else if (argmax) {
         gemm_argmax(NULL, path, &pw, x, n, m, d, panel_max, panel_arg, scratch);

@@ -4,7 +4,6 @@ import io.weir.infra.json.Json;
 import io.weir.infra.kafka.KafkaClients;
 import io.weir.infra.kafka.OffsetTracker;
 import io.weir.infra.kafka.ReplySender;
-import io.weir.infra.messages.CompletionEvent;
 import io.weir.infra.messages.CompletionRequest;
 import io.weir.infra.topics.Topics;
 import io.weir.registry.EndpointCache;
@@ -150,8 +149,7 @@ final class RequestDispatcher implements Runnable, AutoCloseable {
 
     /** Answers a request with an error event; its offset becomes committable once that answer is acknowledged. */
     private void answerWithError(ConsumerRecord<String, byte[]> record, CompletionRequest request, int status, String message) {
-        replies.send(request.replyTopic(), CompletionEvent.error(request.requestId(), 0, status, message))
-                .thenRun(() -> forwarded.add(record));
+        replies.refuse(request, status, message).thenRun(() -> forwarded.add(record));
     }
 
     /**

@@ -59,8 +59,4 @@ final class ThreadCpu {
         out.put(NATIVE, Math.max(0, processNanos - before.processNanos - java));
         return out;
     }
-
-    long processNanos() {
-        return processNanos;
-    }
 }

@@ -4,7 +4,6 @@ import io.weir.infra.json.Json;
 import io.weir.infra.kafka.KafkaClients;
 import io.weir.infra.kafka.OffsetTracker;
 import io.weir.infra.kafka.ReplySender;
-import io.weir.infra.messages.CompletionEvent;
 import io.weir.infra.messages.CompletionRequest;
 import io.weir.infra.topics.Topics;
 import io.weir.worker.engine.EngineLoop;
@@ -117,8 +116,7 @@ public final class ModelRequestConsumer implements AutoCloseable {
 
     /** Answers a request with an error; like a finished one, its offset is committable once that answer is acknowledged. */
     private void refuse(ConsumerRecord<String, byte[]> record, CompletionRequest request, int status, String message) {
-        replies.send(request.replyTopic(), CompletionEvent.error(request.requestId(), 0, status, message))
-                .thenRun(() -> finished.add(record));
+        replies.refuse(request, status, message).thenRun(() -> finished.add(record));
     }
 
     private void commitFinished() {

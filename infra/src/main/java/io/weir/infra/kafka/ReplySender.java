@@ -1,6 +1,7 @@
 package io.weir.infra.kafka;
 
 import io.weir.infra.messages.CompletionEvent;
+import io.weir.infra.messages.CompletionRequest;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.slf4j.Logger;
@@ -25,6 +26,14 @@ public final class ReplySender {
 
     public CompletableFuture<Void> send(String replyTopic, CompletionEvent event) {
         return send(replyTopic, List.of(event));
+    }
+
+    /**
+     * Answers a request that produced nothing yet with its only event, an error of {@code status}: a request the
+     * completion-service cannot route or forward, or a worker cannot take. Completes as {@link #send} does.
+     */
+    public CompletableFuture<Void> refuse(CompletionRequest request, int status, String message) {
+        return send(request.replyTopic(), CompletionEvent.error(request.requestId(), 0, status, message));
     }
 
     /**
