@@ -19,6 +19,22 @@
 #define ROW_GROUP 32     // rows per work item: a panel is reused from L1/L2 for this many rows
 #define PREFETCH_BYTES 2048
 
+// Software prefetch of 128 bytes (two lines) at byte offset `at` of what a kernel streams. A panel chunk's first row
+// block (next == NULL) fetches its own stream PREFETCH_BYTES ahead into L1. The other row blocks re-read the chunk
+// from L1 and meanwhile fetch `next`, the chunk the first block reads after this one, into L2 (not L1, where the
+// chunk they still read stays), so the first block no longer starts every chunk waiting on memory while the others
+// leave the memory idle: 1.1-1.2x on 32-row int8 products streamed from memory.
+static inline __attribute__((always_inline)) void prefetch_ahead(const void* chunk, const char* next, size_t at) {
+    if (next) {
+        _mm_prefetch(next + at, _MM_HINT_T1);
+        _mm_prefetch(next + at + 64, _MM_HINT_T1);
+    } else {
+        const char* p = (const char*)chunk + PREFETCH_BYTES + at;
+        _mm_prefetch(p, _MM_HINT_T0);
+        _mm_prefetch(p + 64, _MM_HINT_T0);
+    }
+}
+
 // ----------------------------------------------------------------------------
 // Packing
 
@@ -132,12 +148,11 @@ static void kernel_scalar(int R, const float* x, int64_t ldx, const void* panel,
 // bf16 weights, f32 activations: each pair row (k, k+1) splits into the weights of k (shift) and of k+1 (and),
 // multiplied in order, so every output is the same sum as with f32 weights of those values.
 AVX512_FN void bf16_pairs_avx512(const int R, const float* x, int64_t ldx, const uint16_t* panel, int32_t K,
-                                 __m512 acc[MAX_R][2]) {
+                                 __m512 acc[MAX_R][2], const char* next) {
     const __m512i high = _mm512_set1_epi32((int)0xffff0000u);
     for (int32_t j = 0; j < K; j += 2) {
         const uint16_t* p = panel + (int64_t)j * PANEL;
-        _mm_prefetch((const char*)p + PREFETCH_BYTES, _MM_HINT_T0);
-        _mm_prefetch((const char*)p + PREFETCH_BYTES + 64, _MM_HINT_T0);
+        prefetch_ahead(panel, next, (size_t)j * PANEL * sizeof *p);
         __m512i r0 = _mm512_loadu_si512(p), r1 = _mm512_loadu_si512(p + 32);
         __m512 a0 = _mm512_castsi512_ps(_mm512_slli_epi32(r0, 16)), b0 = _mm512_castsi512_ps(_mm512_slli_epi32(r1, 16));
         for (int r = 0; r < R; r++) {
@@ -156,19 +171,18 @@ AVX512_FN void bf16_pairs_avx512(const int R, const float* x, int64_t ldx, const
 }
 
 AVX512_FN void kernel_avx512_body(const int R, const float* x, int64_t ldx, const void* panel, const int32_t dtype,
-                                  int32_t K, float* tile, int cont) {
+                                  int32_t K, float* tile, int cont, const char* next) {
     __m512 acc[MAX_R][2];
     for (int r = 0; r < R; r++) {
         acc[r][0] = cont ? _mm512_loadu_ps(tile + r * PANEL) : _mm512_setzero_ps();
         acc[r][1] = cont ? _mm512_loadu_ps(tile + r * PANEL + 16) : _mm512_setzero_ps();
     }
     if (dtype == WK_BF16) {
-        bf16_pairs_avx512(R, x, ldx, panel, K, acc);
+        bf16_pairs_avx512(R, x, ldx, panel, K, acc, next);
     } else {
         for (int32_t j = 0; j < K; j++) {
             const float* p = (const float*)panel + (int64_t)j * PANEL;
-            _mm_prefetch((const char*)p + PREFETCH_BYTES, _MM_HINT_T0);
-            _mm_prefetch((const char*)p + PREFETCH_BYTES + 64, _MM_HINT_T0);
+            prefetch_ahead(panel, next, (size_t)j * PANEL * sizeof *p);
             __m512 w0 = _mm512_loadu_ps(p), w1 = _mm512_loadu_ps(p + 16);
             for (int r = 0; r < R; r++) {
                 __m512 a = _mm512_set1_ps(x[r * ldx + j]);
@@ -187,7 +201,7 @@ AVX512_FN void kernel_avx512_body(const int R, const float* x, int64_t ldx, cons
 // x[k] w[k] + x[k+1] w[k+1] to each column's f32 sum, one instruction per 16 columns and pair of inputs.
 #define BF16_FN __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512bf16"), always_inline)) static inline
 BF16_FN void kernel_dpbf16_body(const int R, const uint32_t* xp, int64_t ldp, const uint16_t* panel, int32_t K,
-                                float* tile, int cont) {
+                                float* tile, int cont, const char* next) {
     __m512 acc[MAX_R][2];
     for (int r = 0; r < R; r++) {
         acc[r][0] = cont ? _mm512_loadu_ps(tile + r * PANEL) : _mm512_setzero_ps();
@@ -195,8 +209,7 @@ BF16_FN void kernel_dpbf16_body(const int R, const uint32_t* xp, int64_t ldp, co
     }
     for (int32_t j = 0; j < K; j += 2) {
         const uint16_t* p = panel + (int64_t)j * PANEL;
-        _mm_prefetch((const char*)p + PREFETCH_BYTES, _MM_HINT_T0);
-        _mm_prefetch((const char*)p + PREFETCH_BYTES + 64, _MM_HINT_T0);
+        prefetch_ahead(panel, next, (size_t)j * PANEL * sizeof *p);
         __m512bh w0 = (__m512bh)_mm512_loadu_si512(p), w1 = (__m512bh)_mm512_loadu_si512(p + 32);
         for (int r = 0; r < R; r++) {
             __m512bh xv = (__m512bh)_mm512_set1_epi32((int)xp[r * ldp + j / 2]);
@@ -226,15 +239,13 @@ BF16_FN void kernel_dpbf16_body(const int R, const uint32_t* xp, int64_t ldp, co
     } while (0)
 
 AVX2_FN void kernel_avx2_body(const int R, const float* x, int64_t ldx, const void* panel, const int32_t dtype,
-                              int32_t K, float* tile, int cont) {
+                              int32_t K, float* tile, int cont, const char* next) {
     __m256 acc[MAX_R_AVX2][4];
     for (int r = 0; r < R; r++)
         for (int q = 0; q < 4; q++) acc[r][q] = cont ? _mm256_loadu_ps(tile + r * PANEL + 8 * q) : _mm256_setzero_ps();
-    const char* pf = (const char*)panel + PREFETCH_BYTES;
     size_t row_bytes = PANEL * dtype_bytes(dtype);
     for (int32_t j = 0; j < K; j++) {
-        _mm_prefetch(pf + (size_t)j * row_bytes, _MM_HINT_T0);
-        if (dtype == WK_F32) _mm_prefetch(pf + (size_t)j * row_bytes + 64, _MM_HINT_T0);
+        if (dtype == WK_F32 || j % 2 == 0) prefetch_ahead(panel, next, (size_t)j * row_bytes); // bf16: 64 bytes a row
         __m256 w[4];
         AVX2_LOAD_W(dtype, panel, j, w);
         for (int r = 0; r < R; r++) {
@@ -250,14 +261,14 @@ AVX2_FN void kernel_avx2_body(const int R, const float* x, int64_t ldx, const vo
 #define INSTANCES(X, dt) X(1, dt) X(2, dt) X(3, dt) X(4, dt) X(5, dt) X(6, dt) X(7, dt) X(8, dt)
 #define DEF_512(R, dt)                                                                                     \
     __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl"))) static void k512_##dt##_##R(              \
-        const float* x, int64_t ldx, const void* panel, int32_t K, float* tile, int cont) {                \
-        kernel_avx512_body(R, x, ldx, panel, dt, K, tile, cont);                                           \
+        const float* x, int64_t ldx, const void* panel, int32_t K, float* tile, int cont, const char* next) { \
+        kernel_avx512_body(R, x, ldx, panel, dt, K, tile, cont, next);                                     \
     }
 #define DEF_AVX2(R, dt)                                                                                    \
     __attribute__((target("avx2,fma"))) static void k256_##dt##_##R(const float* x, int64_t ldx,           \
                                                                      const void* panel, int32_t K, float* tile,   \
-                                                                     int cont) {                                  \
-        kernel_avx2_body(R, x, ldx, panel, dt, K, tile, cont);                                             \
+                                                                     int cont, const char* next) {                \
+        kernel_avx2_body(R, x, ldx, panel, dt, K, tile, cont, next);                                       \
     }
 INSTANCES(DEF_512, WK_F32) INSTANCES(DEF_512, WK_BF16)
 DEF_AVX2(1, WK_F32) DEF_AVX2(2, WK_F32) DEF_AVX2(3, WK_F32)
@@ -265,14 +276,16 @@ DEF_AVX2(1, WK_BF16) DEF_AVX2(2, WK_BF16) DEF_AVX2(3, WK_BF16)
 
 #define DEF_DPBF16(R)                                                                                     \
     __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512bf16"))) static void kdp_##R(             \
-        const uint32_t* xp, int64_t ldp, const void* panel, int32_t K, float* tile, int cont) {            \
-        kernel_dpbf16_body(R, xp, ldp, panel, K, tile, cont);                                              \
+        const uint32_t* xp, int64_t ldp, const void* panel, int32_t K, float* tile, int cont, const char* next) { \
+        kernel_dpbf16_body(R, xp, ldp, panel, K, tile, cont, next);                                        \
     }
 DEF_DPBF16(1) DEF_DPBF16(2) DEF_DPBF16(3) DEF_DPBF16(4) DEF_DPBF16(5) DEF_DPBF16(6) DEF_DPBF16(7) DEF_DPBF16(8)
-typedef void (*dp_fn)(const uint32_t* xp, int64_t ldp, const void* panel, int32_t K, float* tile, int cont);
+typedef void (*dp_fn)(const uint32_t* xp, int64_t ldp, const void* panel, int32_t K, float* tile, int cont,
+                      const char* next);
 static const dp_fn KDP[MAX_R] = {kdp_1, kdp_2, kdp_3, kdp_4, kdp_5, kdp_6, kdp_7, kdp_8};
 
-typedef void (*micro_fn)(const float* x, int64_t ldx, const void* panel, int32_t K, float* tile, int cont);
+typedef void (*micro_fn)(const float* x, int64_t ldx, const void* panel, int32_t K, float* tile, int cont,
+                         const char* next);
 
 #define ROW8(prefix, dt) {prefix##_##dt##_1, prefix##_##dt##_2, prefix##_##dt##_3, prefix##_##dt##_4, \
                           prefix##_##dt##_5, prefix##_##dt##_6, prefix##_##dt##_7, prefix##_##dt##_8}
@@ -414,13 +427,12 @@ AVX512_FN void int8_finish_512(const int R, __v16si acc[MAX_R][2], float* tile, 
 // vpdpbusd: a 64-byte panel load is 16 columns x 4 inputs; a row's 4 u8 broadcast to every column.
 #define VNNI_FN __attribute__((target(TARGET_512 ",avx512vnni"), always_inline)) static inline
 VNNI_FN void kernel_vnni_body(const int R, const uint8_t* xq, int64_t ldq, const int8_t* panel, int32_t K, float* tile,
-                              const int32_t* start, const float* xs, const float* ws) {
+                              const int32_t* start, const float* xs, const float* ws, const char* next) {
     __v16si acc[MAX_R][2];
     int8_start_512(R, acc, tile, start);
     for (int32_t j = 0; j < K; j += 4) {
         const int8_t* p = panel + (int64_t)j * PANEL;
-        _mm_prefetch((const char*)p + PREFETCH_BYTES, _MM_HINT_T0);
-        _mm_prefetch((const char*)p + PREFETCH_BYTES + 64, _MM_HINT_T0);
+        prefetch_ahead(panel, next, (size_t)j * PANEL);
         __m512i w0 = _mm512_loadu_si512(p), w1 = _mm512_loadu_si512(p + 64);
         for (int r = 0; r < R; r++) {
             __m512i xv = _mm512_set1_epi32(load_i32(xq + r * ldq + j));
@@ -439,13 +451,12 @@ AVX512_FN __v16si dot4_madd_512(__v16si acc, __m512i xv, __m512i w_even, __m512i
 }
 
 AVX512_FN void kernel_int8_512_body(const int R, const uint8_t* xq, int64_t ldq, const int8_t* panel, int32_t K,
-                                    float* tile, const int32_t* start, const float* xs, const float* ws) {
+                                    float* tile, const int32_t* start, const float* xs, const float* ws, const char* next) {
     __v16si acc[MAX_R][2];
     int8_start_512(R, acc, tile, start);
     for (int32_t j = 0; j < K; j += 4) {
         const int8_t* p = panel + (int64_t)j * PANEL;
-        _mm_prefetch((const char*)p + PREFETCH_BYTES, _MM_HINT_T0);
-        _mm_prefetch((const char*)p + PREFETCH_BYTES + 64, _MM_HINT_T0);
+        prefetch_ahead(panel, next, (size_t)j * PANEL);
         __m512i w_even[2], w_odd[2];
         for (int h = 0; h < 2; h++) {
             __m512i w = _mm512_loadu_si512(p + 64 * h);
@@ -467,15 +478,14 @@ AVX2_FN __v8si dot4_madd_256(__v8si acc, __m256i xv, __m256i w_even, __m256i w_o
 }
 
 AVX2_FN void kernel_int8_avx2_body(const int R, const uint8_t* xq, int64_t ldq, const int8_t* panel, int32_t K,
-                                   float* tile, const int32_t* start, const float* xs, const float* ws) {
+                                   float* tile, const int32_t* start, const float* xs, const float* ws, const char* next) {
     __v8si acc[MAX_R_AVX2][4];
     for (int r = 0; r < R; r++)
         for (int q = 0; q < 4; q++)
             acc[r][q] = (__v8si)_mm256_loadu_si256(start ? (const void*)(start + 8 * q) : tile + r * PANEL + 8 * q);
     for (int32_t j = 0; j < K; j += 4) {
         const int8_t* p = panel + (int64_t)j * PANEL;
-        _mm_prefetch((const char*)p + PREFETCH_BYTES, _MM_HINT_T0);
-        _mm_prefetch((const char*)p + PREFETCH_BYTES + 64, _MM_HINT_T0);
+        prefetch_ahead(panel, next, (size_t)j * PANEL);
         __m256i w_even[4], w_odd[4];
         for (int q = 0; q < 4; q++) {
             __m256i w = _mm256_loadu_si256((const __m256i*)(p + 32 * q));
@@ -502,8 +512,8 @@ AVX2_FN void kernel_int8_avx2_body(const int R, const uint8_t* xq, int64_t ldq, 
 #define DEF_INT8(R, name, tgt, body)                                                                      \
     __attribute__((target(tgt))) static void name##_##R(const uint8_t* xq, int64_t ldq, const int8_t* panel, \
                                                            int32_t K, float* tile, const int32_t* start,       \
-                                                           const float* xs, const float* ws) {                 \
-        body(R, xq, ldq, panel, K, tile, start, xs, ws);                                                       \
+                                                           const float* xs, const float* ws, const char* next) { \
+        body(R, xq, ldq, panel, K, tile, start, xs, ws, next);                                                 \
     }
 #define DEF_VNNI(R, _) DEF_INT8(R, kvnni, TARGET_512 ",avx512vnni", kernel_vnni_body)
 #define DEF_I8_512(R, _) DEF_INT8(R, ki8_512, TARGET_512, kernel_int8_512_body)
@@ -511,7 +521,7 @@ AVX2_FN void kernel_int8_avx2_body(const int R, const uint8_t* xq, int64_t ldq, 
 INSTANCES(DEF_VNNI, _) INSTANCES(DEF_I8_512, _)
 DEF_I8_256(1, _) DEF_I8_256(2, _) DEF_I8_256(3, _)
 typedef void (*int8_fn)(const uint8_t* xq, int64_t ldq, const int8_t* panel, int32_t K, float* tile,
-                        const int32_t* start, const float* xs, const float* ws);
+                        const int32_t* start, const float* xs, const float* ws, const char* next);
 #define ROW8_I8(name) {name##_1, name##_2, name##_3, name##_4, name##_5, name##_6, name##_7, name##_8}
 static const int8_fn KVNNI[MAX_R] = ROW8_I8(kvnni), KI8_512[MAX_R] = ROW8_I8(ki8_512);
 static const int8_fn KI8_256[MAX_R_AVX2] = {ki8_256_1, ki8_256_2, ki8_256_3};
@@ -611,10 +621,14 @@ typedef struct {
 static int max_rows(int32_t path) { return path == SIMD_AVX2 ? MAX_R_AVX2 : MAX_R; }
 
 // Inputs k0..k1 of rows rb..rb+R-1 against panel p into tile[r][32]: the sum starts afresh when k0 == 0, else
-// continues the tile's partial sums (the same additions in the same order as one pass over all of K).
-static void micro_k(const gemm_job* j, int32_t p, int32_t rb, int R, float* tile, int32_t k0, int32_t k1) {
+// continues the tile's partial sums (the same additions in the same order as one pass over all of K). The chunk's
+// first row block (first) prefetches its own stream; the others prefetch what follows the chunk (prefetch_ahead).
+static void micro_k(const gemm_job* j, int32_t p, int32_t rb, int R, float* tile, int32_t k0, int32_t k1, int first) {
     const packed* w = j->w;
-    const void* panel = (const char*)w->data + ((size_t)p * w->kp + k0) * PANEL * dtype_bytes(w->dtype);
+    int32_t g = dtype_group(w->dtype);
+    size_t bytes = dtype_bytes(w->dtype);
+    const void* panel = (const char*)w->data + ((size_t)p * w->kp + k0) * PANEL * bytes;
+    const char* next = first ? NULL : (const char*)panel + (size_t)((k1 - k0 + g - 1) / g * g) * PANEL * bytes;
     int cont = k0 > 0;
     if (w->dtype == WK_INT8) {
         const uint8_t* xq = (const uint8_t*)j->xc + rb * j->ldc + k0;
@@ -626,18 +640,18 @@ static void micro_k(const gemm_job* j, int32_t p, int32_t rb, int R, float* tile
                     : simd_has_avx512(j->path)  ? KI8_512[R - 1]
                     : j->path == SIMD_AVX2      ? KI8_256[R - 1]
                                                 : NULL;
-        if (f) f(xq, j->ldc, panel, K, tile, start, xs, ws);
+        if (f) f(xq, j->ldc, panel, K, tile, start, xs, ws, next);
         else kernel_int8_scalar(R, xq, j->ldc, panel, K, tile, start, xs, ws);
         return;
     }
     const float* x = j->x + (int64_t)rb * j->ldx + k0;
     int bf16 = w->dtype == WK_BF16;
     if (j->xc)
-        KDP[R - 1]((const uint32_t*)j->xc + rb * j->ldc + k0 / 2, j->ldc, panel, (k1 - k0 + 1) / 2 * 2, tile, cont);
+        KDP[R - 1]((const uint32_t*)j->xc + rb * j->ldc + k0 / 2, j->ldc, panel, (k1 - k0 + 1) / 2 * 2, tile, cont, next);
     else if (simd_has_avx512(j->path))
-        K512[bf16][R - 1](x, j->ldx, panel, k1 - k0, tile, cont);
+        K512[bf16][R - 1](x, j->ldx, panel, k1 - k0, tile, cont, next);
     else if (j->path == SIMD_AVX2)
-        K256[bf16][R - 1](x, j->ldx, panel, k1 - k0, tile, cont);
+        K256[bf16][R - 1](x, j->ldx, panel, k1 - k0, tile, cont, next);
     else
         kernel_scalar(R, x, j->ldx, panel, w->dtype, k1 - k0, tile, cont);
 }
@@ -655,7 +669,7 @@ static void panel_tiles(const gemm_job* j, int32_t p, int32_t r0, int32_t r1, in
         int32_t k1 = k0 + step < w->k ? k0 + step : w->k;
         for (int32_t b = 0; b < n_blocks; b++) {
             int32_t rb = r0 + b * R_max, R = r1 - rb < R_max ? r1 - rb : R_max;
-            micro_k(j, p, rb, R, tiles + (int64_t)b * MAX_R * PANEL, k0, k1);
+            micro_k(j, p, rb, R, tiles + (int64_t)b * MAX_R * PANEL, k0, k1, b == 0);
         }
     }
 }
