@@ -70,7 +70,7 @@ typedef struct wk_config {
 // Weight element types. Uploads accept F32, F16 and BF16; storage (wk_options.weight_dtype) is F32,
 // BF16 or INT8 (symmetric per output row, quantized at upload). The CPU backend multiplies INT8 weights by
 // activations quantized to int8 per row at each product (W8A8, integer sums); CUDA by f32 activations.
-// The KV cache (wk_options.kv_dtype) is F32 or BF16.
+// The KV cache (wk_options.kv_dtype) is F32, BF16 or INT8.
 typedef enum wk_dtype { WK_F32 = 0, WK_F16 = 1, WK_BF16 = 2, WK_INT8 = 3 } wk_dtype;
 
 // Sizes of a model's native state.
@@ -80,8 +80,10 @@ typedef struct wk_options {
     int32_t n_blocks;     // KV-cache blocks; 0: exactly enough for the slots
     int32_t block_size;   // positions per block, a multiple of 16; 0: 16
     int32_t weight_dtype; // storage of projection and LM-head weights: WK_F32, WK_BF16 or WK_INT8
-    int32_t kv_dtype;     // KV-cache elements: WK_F32, or WK_BF16 (CPU only: half the bytes, keys and values
-                          // rounded to bf16 when written; CUDA answers WK_ERR_UNSUPPORTED)
+    int32_t kv_dtype;     // KV-cache elements: WK_F32, or on the CPU only (CUDA answers WK_ERR_UNSUPPORTED)
+                          // WK_BF16 (half the bytes; keys and values rounded to bf16 when written) or WK_INT8 (a
+                          // quarter, plus a scale per position and kv head: each key and value quantized
+                          // symmetrically, max |x| / 127, when written)
 } wk_options;
 
 // Weight tensors, in forward-pass order. Shapes, [out, in] row-major:

@@ -15,15 +15,17 @@
 #include "../common/wk_common.h"
 #include "simd.h"
 
-static int32_t elem_bytes(int32_t dtype) { return dtype == WK_BF16 ? 2 : 4; }
+static int32_t elem_bytes(int32_t dtype) { return dtype == WK_INT8 ? 1 : dtype == WK_BF16 ? 2 : 4; }
 
 size_t kv_pool_bytes(const kv_pool* kv) {
-    return (size_t)kv->n_layers * kv->n_blocks * kv->n_kv_heads * kv->tile_elems * elem_bytes(kv->dtype);
+    return (size_t)kv->n_layers * kv->n_blocks * kv->n_kv_heads * kv->tile_bytes;
 }
 
 int32_t kv_pool_alloc(kv_pool* kv, int32_t n_layers, int32_t n_blocks, int32_t block_size, int32_t n_kv_heads,
                       int32_t head_dim, int32_t dtype) {
-    *kv = (kv_pool){n_layers, n_blocks, block_size, n_kv_heads, head_dim, dtype, 2LL * head_dim * block_size, NULL};
+    int64_t elems = 2LL * head_dim * block_size;
+    int64_t tile = elems * elem_bytes(dtype) + (dtype == WK_INT8 ? 2LL * block_size * (int64_t)sizeof(float) : 0);
+    *kv = (kv_pool){n_layers, n_blocks, block_size, n_kv_heads, head_dim, dtype, elems, tile, NULL};
     size_t bytes = kv_pool_bytes(kv);
     kv->data = wk_alloc_huge(bytes);
     if (!kv->data)
@@ -39,8 +41,12 @@ void kv_pool_free(kv_pool* kv) {
 
 // The tile of (layer, block, kv head).
 static inline const char* tile_at(const kv_pool* kv, int32_t layer, int32_t block, int32_t kvh) {
-    return (const char*)kv->data +
-           (((int64_t)layer * kv->n_blocks + block) * kv->n_kv_heads + kvh) * kv->tile_elems * elem_bytes(kv->dtype);
+    return (const char*)kv->data + (((int64_t)layer * kv->n_blocks + block) * kv->n_kv_heads + kvh) * kv->tile_bytes;
+}
+
+// An int8 tile's key scales (block_size of them); its value scales follow.
+static inline const float* key_scales(const kv_pool* kv, const char* tile) {
+    return (const float*)(tile + kv->tile_elems);
 }
 
 static inline void prefetch_bytes(const char* p, int64_t bytes) {
@@ -59,6 +65,11 @@ static inline void prefetch_positions(const kv_pool* kv, int32_t layer, const in
     else
         for (int64_t i = 0; i < hd; i++) __builtin_prefetch(tile + (i * bs + j) * es, 0, 2);
     prefetch_bytes(tile + (hd * bs + j * hd) * es, (n - p < 16 ? n - p : 16) * hd * es);
+    if (kv->dtype == WK_INT8) { // the 16 positions' key scales and value scales: a line each
+        const float* ks = key_scales(kv, tile) + j;
+        __builtin_prefetch(ks, 0, 2);
+        __builtin_prefetch(ks + bs, 0, 2);
+    }
 }
 
 void kv_prefetch(const kv_pool* kv, int32_t layer, const int32_t* table, int32_t pos, int32_t kvh) {
@@ -66,11 +77,31 @@ void kv_prefetch(const kv_pool* kv, int32_t layer, const int32_t* table, int32_t
     if (pos >= 16) prefetch_positions(kv, layer, table, kvh, pos / 16 * 16, pos + 1);
 }
 
+// max |x| / 127 over n values (1 when all are 0), NaN when one is not finite: the int8 KV cache then answers NaN
+// as the f32 one would, instead of quietly quantizing garbage.
+static float int8_scale_of(const float* x, int32_t n) {
+    float amax = 0.0f, poison = 0.0f;
+    for (int32_t i = 0; i < n; i++) {
+        amax = fmaxf(amax, fabsf(x[i]));
+        poison += x[i] * 0.0f;
+    }
+    return (amax > 0.0f ? amax / 127.0f : 1.0f) + poison;
+}
+
 void kv_write(const kv_pool* kv, int32_t layer, int32_t block, int32_t offset, int32_t kvh, const float* k,
               const float* v) {
     int32_t hd = kv->head_dim, bs = kv->block_size;
     int64_t vrow = (int64_t)hd * bs + (int64_t)offset * hd; // this position's values
-    if (kv->dtype == WK_BF16) {
+    if (kv->dtype == WK_INT8) {
+        int8_t* t = (int8_t*)tile_at(kv, layer, block, kvh);
+        float* scales = (float*)key_scales(kv, (const char*)t), sk = int8_scale_of(k, hd), sv = int8_scale_of(v, hd);
+        for (int32_t i = 0; i < hd; i++) {
+            t[(int64_t)i * bs + offset] = (int8_t)lrintf(k[i] / sk);
+            t[vrow + i] = (int8_t)lrintf(v[i] / sv);
+        }
+        scales[offset] = sk;
+        scales[bs + offset] = sv;
+    } else if (kv->dtype == WK_BF16) {
         uint16_t* t = (uint16_t*)tile_at(kv, layer, block, kvh);
         for (int32_t i = 0; i < hd; i++) {
             t[(int64_t)i * bs + offset] = f32_to_bf16(k[i]);
@@ -87,7 +118,20 @@ void kv_write(const kv_pool* kv, int32_t layer, int32_t block, int32_t offset, i
 // Scalar: the reference, one position at a time
 
 static float tile_elem(const kv_pool* kv, const char* tile, int64_t i) {
-    return kv->dtype == WK_BF16 ? bf16_to_f32(((const uint16_t*)tile)[i]) : ((const float*)tile)[i];
+    return kv->dtype == WK_INT8   ? (float)((const int8_t*)tile)[i]
+           : kv->dtype == WK_BF16 ? bf16_to_f32(((const uint16_t*)tile)[i])
+                                  : ((const float*)tile)[i];
+}
+
+// Dimension i of position j's key, and of its value, in a tile.
+static float key_at(const kv_pool* kv, const char* tile, int32_t i, int32_t j) {
+    float x = tile_elem(kv, tile, (int64_t)i * kv->block_size + j);
+    return kv->dtype == WK_INT8 ? x * key_scales(kv, tile)[j] : x;
+}
+
+static float value_at(const kv_pool* kv, const char* tile, int32_t j, int32_t i) {
+    float x = tile_elem(kv, tile, (int64_t)kv->head_dim * kv->block_size + (int64_t)j * kv->head_dim + i);
+    return kv->dtype == WK_INT8 ? x * key_scales(kv, tile)[kv->block_size + j] : x;
 }
 
 static void attend_scalar(const kv_pool* kv, int32_t layer, const int32_t* table, int32_t pos, int32_t kvh,
@@ -102,7 +146,7 @@ static void attend_scalar(const kv_pool* kv, int32_t layer, const int32_t* table
             const char* tile = tile_at(kv, layer, table[t / bs], kvh);
             int32_t j = t % bs;
             float s = 0.0f;
-            for (int32_t i = 0; i < hd; i++) s += qh[i] * tile_elem(kv, tile, (int64_t)i * bs + j);
+            for (int32_t i = 0; i < hd; i++) s += qh[i] * key_at(kv, tile, i, j);
             s *= scale;
             if (s > max) { // a new max: what was summed so far shrinks by exp(old - new)
                 float a = expf(max - s);
@@ -112,7 +156,7 @@ static void attend_scalar(const kv_pool* kv, int32_t layer, const int32_t* table
             }
             float p = expf(s - max);
             sum += p;
-            for (int32_t i = 0; i < hd; i++) o[i] += p * tile_elem(kv, tile, (int64_t)hd * bs + (int64_t)j * hd + i);
+            for (int32_t i = 0; i < hd; i++) o[i] += p * value_at(kv, tile, j, i);
         }
         for (int32_t i = 0; i < hd; i++) o[i] /= sum;
     }
@@ -125,44 +169,51 @@ static void attend_scalar(const kv_pool* kv, int32_t layer, const int32_t* table
 
 AVX512_FN __m512 widen16(__m256i h) { return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16)); }
 
-// 16 elements at p as f32; the masked form reads only the lanes in mk and zeroes the others.
-AVX512_FN __m512 load16(const char* p, const int bf16) {
-    return bf16 ? widen16(_mm256_loadu_si256((const void*)p)) : _mm512_loadu_ps(p);
+// 16 elements of es bytes (4 f32, 2 bf16, 1 int8) at p as f32; the masked form reads only the lanes in mk and zeroes
+// the others.
+AVX512_FN __m512 load16(const char* p, const int es) {
+    if (es == 1) return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const void*)p)));
+    return es == 2 ? widen16(_mm256_loadu_si256((const void*)p)) : _mm512_loadu_ps(p);
 }
 
-AVX512_FN __m512 load16m(const char* p, __mmask16 mk, const int bf16) {
-    return bf16 ? widen16(_mm256_maskz_loadu_epi16(mk, p)) : _mm512_maskz_loadu_ps(mk, p);
+AVX512_FN __m512 load16m(const char* p, __mmask16 mk, const int es) {
+    if (es == 1) return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mk, p)));
+    return es == 2 ? widen16(_mm256_maskz_loadu_epi16(mk, p)) : _mm512_maskz_loadu_ps(mk, p);
 }
 
 // One head's scores of the 16 positions of a chunk (dimension i of position t at keys + i * krow + t * es), unscaled.
-AVX512_FN __m512 scores16(const char* keys, int64_t krow, const float* qh, int32_t hd, const int bf16) {
+AVX512_FN __m512 scores16(const char* keys, int64_t krow, const float* qh, int32_t hd, const int es) {
     __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
     int32_t i = 0;
     for (; i + 4 <= hd; i += 4)
         for (int u = 0; u < 4; u++)
-            acc[u] = _mm512_fmadd_ps(_mm512_set1_ps(qh[i + u]), load16(keys + (i + u) * krow, bf16), acc[u]);
-    for (; i < hd; i++) acc[0] = _mm512_fmadd_ps(_mm512_set1_ps(qh[i]), load16(keys + i * krow, bf16), acc[0]);
+            acc[u] = _mm512_fmadd_ps(_mm512_set1_ps(qh[i + u]), load16(keys + (i + u) * krow, es), acc[u]);
+    for (; i < hd; i++) acc[0] = _mm512_fmadd_ps(_mm512_set1_ps(qh[i]), load16(keys + i * krow, es), acc[0]);
     return _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3]));
 }
 
 // o[16c .. 16c + 16) += sum over t < valid of p[t] * (value t)[16c ..], two chains of FMAs.
 AVX512_FN __m512 weigh16(__m512 a0, const char* vc, int64_t vrow, const float* p, int32_t valid, __mmask16 mk,
-                         const int bf16) {
+                         const int es) {
     __m512 a1 = _mm512_setzero_ps();
     int32_t t = 0;
     for (; t + 2 <= valid; t += 2) {
-        a0 = _mm512_fmadd_ps(_mm512_set1_ps(p[t]), load16m(vc + t * vrow, mk, bf16), a0);
-        a1 = _mm512_fmadd_ps(_mm512_set1_ps(p[t + 1]), load16m(vc + (t + 1) * vrow, mk, bf16), a1);
+        a0 = _mm512_fmadd_ps(_mm512_set1_ps(p[t]), load16m(vc + t * vrow, mk, es), a0);
+        a1 = _mm512_fmadd_ps(_mm512_set1_ps(p[t + 1]), load16m(vc + (t + 1) * vrow, mk, es), a1);
     }
-    if (t < valid) a0 = _mm512_fmadd_ps(_mm512_set1_ps(p[t]), load16m(vc + t * vrow, mk, bf16), a0);
+    if (t < valid) a0 = _mm512_fmadd_ps(_mm512_set1_ps(p[t]), load16m(vc + t * vrow, mk, es), a0);
     return _mm512_add_ps(a0, a1);
+}
+
+// What a chunk's raw scores are multiplied by: 1 / sqrt(head_dim), and with int8 the positions' key scales.
+AVX512_FN __m512 chunk_scale(__m512 scale16, const float* kscales, const int es) {
+    return es == 1 ? _mm512_mul_ps(scale16, _mm512_loadu_ps(kscales)) : scale16;
 }
 
 // Positions in pairs of 16-position chunks (each within one block): the two chunks' scores are independent chains,
 // and the max, the exp, the sum and a rescale are paid once per 32 positions instead of once per 16.
 AVX512_FN void attend_avx512_body(const kv_pool* kv, int32_t layer, const int32_t* table, int32_t pos, int32_t kvh,
-                                  int32_t group, const float* q, float scale, float* out, const int bf16) {
-    const int64_t es = bf16 ? 2 : 4;
+                                  int32_t group, const float* q, float scale, float* out, const int es) {
     int32_t hd = kv->head_dim, bs = kv->block_size, n = pos + 1, nv = (hd + 15) / 16;
     int64_t krow = bs * es, vrow = hd * es; // bytes from one key dimension / value position to the next
     __mmask16 tail = (__mmask16)(hd % 16 == 0 ? 0xffff : (1u << (hd % 16)) - 1);
@@ -172,6 +223,7 @@ AVX512_FN void attend_avx512_body(const kv_pool* kv, int32_t layer, const int32_
     memset(out, 0, (size_t)group * hd * sizeof(float));
     for (int32_t t0 = 0; t0 < n; t0 += 32) {
         const char *keys[2], *vals[2];
+        const float* kscales[2] = {NULL, NULL}; // int8: the chunk's key scales, its value scales bs further
         int32_t valid[2];
         __mmask16 live[2];
         for (int k = 0; k < 2; k++) {
@@ -181,15 +233,16 @@ AVX512_FN void attend_avx512_body(const kv_pool* kv, int32_t layer, const int32_
             const char* tile = valid[k] ? tile_at(kv, layer, table[tk / bs], kvh) : NULL;
             keys[k] = valid[k] ? tile + j0 * es : NULL;
             vals[k] = valid[k] ? tile + ((int64_t)hd * bs + (int64_t)j0 * hd) * es : NULL;
+            if (es == 1 && valid[k]) kscales[k] = key_scales(kv, tile) + j0;
             if (tk + 32 < n) prefetch_positions(kv, layer, table, kvh, tk + 32, n); // the next pair
         }
         for (int32_t h = 0; h < group; h++) {
             const float* qh = q + (int64_t)h * hd;
             float* o = out + (int64_t)h * hd;
-            __m512 s0 = _mm512_mask_blend_ps(live[0], none,
-                                             _mm512_mul_ps(scores16(keys[0], krow, qh, hd, bf16), scale16));
-            __m512 s1 = valid[1] ? _mm512_mask_blend_ps(live[1], none,
-                                                        _mm512_mul_ps(scores16(keys[1], krow, qh, hd, bf16), scale16))
+            __m512 s0 = _mm512_mask_blend_ps(live[0], none, _mm512_mul_ps(scores16(keys[0], krow, qh, hd, es),
+                                                                          chunk_scale(scale16, kscales[0], es)));
+            __m512 s1 = valid[1] ? _mm512_mask_blend_ps(live[1], none, _mm512_mul_ps(scores16(keys[1], krow, qh, hd, es),
+                                                                                     chunk_scale(scale16, kscales[1], es)))
                                  : none;
             float cmax = _mm512_reduce_max_ps(_mm512_max_ps(s0, s1));
             if (cmax > max[h]) { // a new max: what was summed so far shrinks by exp(old - new)
@@ -206,16 +259,16 @@ AVX512_FN void attend_avx512_body(const kv_pool* kv, int32_t layer, const int32_
             __m512 p0 = _mm512_maskz_mov_ps(live[0], exp512(_mm512_sub_ps(s0, m)));
             __m512 p1 = _mm512_maskz_mov_ps(live[1], exp512(_mm512_sub_ps(s1, m)));
             sum[h] += _mm512_reduce_add_ps(_mm512_add_ps(p0, p1));
-            float pt[32];
-            _mm512_storeu_ps(pt, p0);
-            _mm512_storeu_ps(pt + 16, p1);
+            float pt[32]; // the weights of the values (int8: times each position's value scale)
+            _mm512_storeu_ps(pt, es == 1 ? _mm512_mul_ps(p0, _mm512_loadu_ps(kscales[0] + bs)) : p0);
+            _mm512_storeu_ps(pt + 16, es == 1 && valid[1] ? _mm512_mul_ps(p1, _mm512_loadu_ps(kscales[1] + bs)) : p1);
             for (int32_t c = 0; c < nv; c++) {
                 __mmask16 mk = c == nv - 1 ? tail : 0xffff;
                 __m512 acc = weigh16(_mm512_maskz_loadu_ps(mk, o + 16 * c), vals[0] + 16 * c * es, vrow, pt, valid[0],
-                                     mk, bf16);
+                                     mk, es);
                 if (valid[1]) // a chain of its own
                     acc = _mm512_add_ps(acc, weigh16(_mm512_setzero_ps(), vals[1] + 16 * c * es, vrow, pt + 16,
-                                                     valid[1], mk, bf16));
+                                                     valid[1], mk, es));
                 _mm512_mask_storeu_ps(o + 16 * c, mk, acc);
             }
         }
@@ -232,8 +285,9 @@ AVX512_FN void attend_avx512_body(const kv_pool* kv, int32_t layer, const int32_
 
 A512 static void attend_avx512(const kv_pool* kv, int32_t layer, const int32_t* table, int32_t pos, int32_t kvh,
                                int32_t group, const float* q, float scale, float* out) {
-    if (kv->dtype == WK_BF16) attend_avx512_body(kv, layer, table, pos, kvh, group, q, scale, out, 1);
-    else attend_avx512_body(kv, layer, table, pos, kvh, group, q, scale, out, 0);
+    if (kv->dtype == WK_INT8) attend_avx512_body(kv, layer, table, pos, kvh, group, q, scale, out, 1);
+    else if (kv->dtype == WK_BF16) attend_avx512_body(kv, layer, table, pos, kvh, group, q, scale, out, 2);
+    else attend_avx512_body(kv, layer, table, pos, kvh, group, q, scale, out, 4);
 }
 
 // ----------------------------------------------------------------------------
@@ -241,22 +295,23 @@ A512 static void attend_avx512(const kv_pool* kv, int32_t layer, const int32_t* 
 
 #define A256 __attribute__((target("avx2,fma")))
 
-// 8 elements at p as f32; the masked form reads the first n (< 8) and zeroes the others.
-AVX2_FN __m256 load8(const char* p, const int bf16) {
-    if (!bf16) return _mm256_loadu_ps((const float*)p);
+// 8 elements of es bytes (4 f32, 2 bf16, 1 int8) at p as f32; the masked form reads the first n (< 8) and zeroes
+// the others.
+AVX2_FN __m256 load8(const char* p, const int es) {
+    if (es == 4) return _mm256_loadu_ps((const float*)p);
+    if (es == 1) return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const void*)p)));
     return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const void*)p)), 16));
 }
 
-AVX2_FN __m256 load8m(const char* p, int32_t n, const int bf16) {
-    if (!bf16) return _mm256_maskload_ps((const float*)p, mask256(n));
-    uint16_t t[8] = {0}; // AVX2 has no 16-bit masked load
-    memcpy(t, p, (size_t)n * 2);
-    return load8((const char*)t, 1);
+AVX2_FN __m256 load8m(const char* p, int32_t n, const int es) {
+    if (es == 4) return _mm256_maskload_ps((const float*)p, mask256(n));
+    char t[16] = {0}; // AVX2 has no 8- or 16-bit masked load
+    memcpy(t, p, (size_t)n * es);
+    return load8(t, es);
 }
 
 AVX2_FN void attend_avx2_body(const kv_pool* kv, int32_t layer, const int32_t* table, int32_t pos, int32_t kvh,
-                              int32_t group, const float* q, float scale, float* out, const int bf16) {
-    const int64_t es = bf16 ? 2 : 4;
+                              int32_t group, const float* q, float scale, float* out, const int es) {
     int32_t hd = kv->head_dim, bs = kv->block_size, n = pos + 1, nv = (hd + 7) / 8, rest = hd - 8 * (nv - 1);
     int64_t krow = bs * es, vrow = hd * es; // bytes from one key dimension / value position to the next
     __m256i tail = mask256(rest);
@@ -270,6 +325,9 @@ AVX2_FN void attend_avx2_body(const kv_pool* kv, int32_t layer, const int32_t* t
         __m256 live = _mm256_castsi256_ps(mask256(valid));
         const char* keys = tile + j0 * es;
         const char* vals = tile + ((int64_t)hd * bs + (int64_t)j0 * hd) * es;
+        const float* kscales = es == 1 ? key_scales(kv, tile) + j0 : NULL; // int8: value scales bs further
+        __m256 chunk_scale = _mm256_set1_ps(scale);
+        if (es == 1) chunk_scale = _mm256_mul_ps(chunk_scale, _mm256_loadu_ps(kscales));
         for (int32_t h = 0; h < group; h++) {
             const float* qh = q + (int64_t)h * hd;
             float* o = out + (int64_t)h * hd;
@@ -277,11 +335,11 @@ AVX2_FN void attend_avx2_body(const kv_pool* kv, int32_t layer, const int32_t* t
             int32_t i = 0;
             for (; i + 4 <= hd; i += 4)
                 for (int u = 0; u < 4; u++)
-                    acc[u] = _mm256_fmadd_ps(_mm256_set1_ps(qh[i + u]), load8(keys + (i + u) * krow, bf16), acc[u]);
+                    acc[u] = _mm256_fmadd_ps(_mm256_set1_ps(qh[i + u]), load8(keys + (i + u) * krow, es), acc[u]);
             for (; i < hd; i++)
-                acc[0] = _mm256_fmadd_ps(_mm256_broadcast_ss(qh + i), load8(keys + i * krow, bf16), acc[0]);
+                acc[0] = _mm256_fmadd_ps(_mm256_broadcast_ss(qh + i), load8(keys + i * krow, es), acc[0]);
             __m256 s = _mm256_mul_ps(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])),
-                                     _mm256_set1_ps(scale));
+                                     chunk_scale);
             s = _mm256_blendv_ps(_mm256_set1_ps(-INFINITY), s, live);
             float cmax = hmax256(s);
             if (cmax > max[h]) { // a new max: what was summed so far shrinks by exp(old - new)
@@ -296,8 +354,8 @@ AVX2_FN void attend_avx2_body(const kv_pool* kv, int32_t layer, const int32_t* t
             }
             __m256 p = _mm256_and_ps(live, exp256(_mm256_sub_ps(s, _mm256_set1_ps(max[h]))));
             sum[h] += hsum256(p);
-            float pt[8];
-            _mm256_storeu_ps(pt, p);
+            float pt[8]; // the weights of the values (int8: times each position's value scale)
+            _mm256_storeu_ps(pt, es == 1 ? _mm256_mul_ps(p, _mm256_loadu_ps(kscales + bs)) : p);
             for (int32_t c = 0; c < nv; c++) { // two chains of FMAs per vector of the head
                 int32_t w = c == nv - 1 ? rest : 8;
                 __m256i mk = mask256(w);
@@ -306,12 +364,12 @@ AVX2_FN void attend_avx2_body(const kv_pool* kv, int32_t layer, const int32_t* t
                 int32_t t = 0;
                 if (w == 8) {
                     for (; t + 2 <= valid; t += 2) {
-                        a0 = _mm256_fmadd_ps(_mm256_set1_ps(pt[t]), load8(vc + t * vrow, bf16), a0);
-                        a1 = _mm256_fmadd_ps(_mm256_set1_ps(pt[t + 1]), load8(vc + (t + 1) * vrow, bf16), a1);
+                        a0 = _mm256_fmadd_ps(_mm256_set1_ps(pt[t]), load8(vc + t * vrow, es), a0);
+                        a1 = _mm256_fmadd_ps(_mm256_set1_ps(pt[t + 1]), load8(vc + (t + 1) * vrow, es), a1);
                     }
                 }
                 for (; t < valid; t++)
-                    a0 = _mm256_fmadd_ps(_mm256_set1_ps(pt[t]), load8m(vc + t * vrow, w, bf16), a0);
+                    a0 = _mm256_fmadd_ps(_mm256_set1_ps(pt[t]), load8m(vc + t * vrow, w, es), a0);
                 _mm256_maskstore_ps(o + 8 * c, mk, _mm256_add_ps(a0, a1));
             }
         }
@@ -328,8 +386,9 @@ AVX2_FN void attend_avx2_body(const kv_pool* kv, int32_t layer, const int32_t* t
 
 A256 static void attend_avx2(const kv_pool* kv, int32_t layer, const int32_t* table, int32_t pos, int32_t kvh,
                              int32_t group, const float* q, float scale, float* out) {
-    if (kv->dtype == WK_BF16) attend_avx2_body(kv, layer, table, pos, kvh, group, q, scale, out, 1);
-    else attend_avx2_body(kv, layer, table, pos, kvh, group, q, scale, out, 0);
+    if (kv->dtype == WK_INT8) attend_avx2_body(kv, layer, table, pos, kvh, group, q, scale, out, 1);
+    else if (kv->dtype == WK_BF16) attend_avx2_body(kv, layer, table, pos, kvh, group, q, scale, out, 2);
+    else attend_avx2_body(kv, layer, table, pos, kvh, group, q, scale, out, 4);
 }
 
 void attend(int32_t path, const kv_pool* kv, int32_t layer, const int32_t* table, int32_t pos, int32_t kvh,

@@ -7,9 +7,13 @@
  *   keys    transposed, [head_dim][block_size]: the scores of 16 positions are one vector of FMAs, no
  *           horizontal sums;
  *   values  position-major, [block_size][head_dim], for the weighted sum.
- *   tiles   [n_layers][n_blocks][n_kv_heads], 2 * head_dim * block_size elements each.
- * Elements are f32 or bf16 (WK_F32, WK_BF16: rounded to nearest even when written, widened to f32 when read;
- * half the bytes to stream, at bf16's relative error of 2^-9 on keys and values).
+ *   scales  WK_INT8 only: the keys' scale of each position, then the values', one f32 each.
+ *   tiles   [n_layers][n_blocks][n_kv_heads], 2 * head_dim * block_size elements (+ 2 * block_size scales) each.
+ * Elements are f32, bf16 (WK_BF16: rounded to nearest even when written, widened to f32 when read; half the bytes
+ * to stream, at bf16's relative error of 2^-9 on keys and values) or int8 (WK_INT8: each position's key and value
+ * of a kv head quantized symmetrically, max |x| / 127 per vector, as the weights' rows are; a quarter of the bytes).
+ * With int8 the scores of a chunk are scaled by its positions' key scales after the dot products, and the softmax
+ * weights by the value scales before the weighted sum, so the elements are only widened, never multiplied apart.
  */
 #ifndef WK_ATTENTION_H
 #define WK_ATTENTION_H
@@ -19,12 +23,13 @@
 
 typedef struct {
     int32_t n_layers, n_blocks, block_size, n_kv_heads, head_dim;
-    int32_t dtype;      // WK_F32 or WK_BF16
+    int32_t dtype;      // WK_F32, WK_BF16 or WK_INT8
     int64_t tile_elems; // 2 * head_dim * block_size
+    int64_t tile_bytes; // the elements' bytes, and the scales' with WK_INT8
     void* data;
 } kv_pool;
 
-// 0 or WK_ERR_NOMEM. block_size must be a multiple of 16, dtype WK_F32 or WK_BF16.
+// 0 or WK_ERR_NOMEM. block_size must be a multiple of 16, dtype WK_F32, WK_BF16 or WK_INT8.
 int32_t kv_pool_alloc(kv_pool* kv, int32_t n_layers, int32_t n_blocks, int32_t block_size, int32_t n_kv_heads,
                       int32_t head_dim, int32_t dtype);
 void kv_pool_free(kv_pool* kv);

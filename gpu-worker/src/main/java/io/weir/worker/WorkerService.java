@@ -15,6 +15,7 @@ import io.weir.infra.launch.WeirOptions;
 import io.weir.worker.engine.EngineSettings;
 import io.weir.worker.engine.LoadedModel;
 import io.weir.worker.kafka.CancelConsumer;
+import io.weir.worker.kernels.KvDtype;
 import io.weir.worker.kernels.WeightStorage;
 import io.weir.worker.model.RandomCheckpoint;
 import io.weir.worker.model.TarCheckpoint;
@@ -216,7 +217,7 @@ public final class WorkerService implements WeirService {
 
         private static EngineSettings engineSettings(WeirOptions o) {
             return new EngineSettings(o.maxSlots(), o.maxBatchTokens(), (long) o.kvCacheMb() << 20, o.kvBlockSize(),
-                    WeightStorage.parse(o.quantize()));
+                    WeightStorage.parse(o.quantize()), KvDtype.parseOrAuto(o.kvCacheDtype()));
         }
 
         private void beatSoon() {

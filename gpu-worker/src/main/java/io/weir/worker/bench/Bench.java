@@ -102,7 +102,7 @@ public final class Bench {
         int tokens = options.tokensFor(shape);
         int reps = options.reps();
         EngineSettings settings = EngineSettings.defaults(options.maxStreams()).withMaxBatchTokens(options.maxBatchTokens())
-                .withStorage(options.storage());
+                .withStorage(options.storage()).withKvDtype(options.kvDtype());
         Path llama2cModel = options.llama2c() != null ? Llama2cBaseline.export(checkpoint, shape) : null;
 
         double[] bandwidth = new double[reps], llama2c = new double[reps], decode = new double[reps], prefill = new double[reps];

@@ -1,5 +1,6 @@
 package io.weir.worker.bench;
 
+import io.weir.worker.kernels.KvDtype;
 import io.weir.worker.kernels.WeightStorage;
 
 import java.nio.file.Path;
@@ -18,6 +19,7 @@ import java.util.List;
  * @param reps           repetitions of every measurement (median and best are reported)
  * @param warmUpSeconds  warm-up time at most per shape (it ends earlier once the JIT is quiet)
  * @param storage        weight storage (--quantize)
+ * @param kvDtype        the KV cache's elements (--kv-cache-dtype; null: auto, the library's choice)
  * @param maxBatchTokens tokens per engine step
  * @param data           where generated checkpoints are kept between runs
  * @param markdown       also write the table there (null: stdout only)
@@ -25,7 +27,7 @@ import java.util.List;
  * @param llama2cTokenizer the tokenizer.bin it is given (null: none)
  */
 record BenchOptions(List<Shape> shapes, int[] streams, int[] stackStreams, int tokens, int promptTokens, int reps,
-                    int warmUpSeconds, WeightStorage storage, int maxBatchTokens, Path data, Path markdown, Path llama2c,
+                    int warmUpSeconds, WeightStorage storage, KvDtype kvDtype, int maxBatchTokens, Path data, Path markdown, Path llama2c,
                     Path llama2cTokenizer) {
 
     static final String USAGE = """
@@ -44,6 +46,7 @@ record BenchOptions(List<Shape> shapes, int[] streams, int[] stackStreams, int t
               --reps N               repetitions per measurement (default 3)
               --warmup S             warm-up at most S seconds per shape, until the JIT is quiet (default 90)
               --quantize f32|bf16|int8  weight storage (default f32)
+              --kv-cache-dtype auto|f32|bf16|int8  KV-cache elements (default auto, as `weir up`)
               --max-batch-tokens N   tokens per engine step (default 256)
               --data DIR             where generated checkpoints are cached (default .weir/bench)
               --markdown FILE        also write the results table to FILE
@@ -54,7 +57,7 @@ record BenchOptions(List<Shape> shapes, int[] streams, int[] stackStreams, int t
             """;
 
     private static final java.util.Set<String> FLAGS = java.util.Set.of("--shapes", "--streams", "--stack-streams", "--tokens",
-            "--prompt", "--reps", "--warmup", "--quantize", "--max-batch-tokens", "--data", "--markdown", "--llama2c",
+            "--prompt", "--reps", "--warmup", "--quantize", "--kv-cache-dtype", "--max-batch-tokens", "--data", "--markdown", "--llama2c",
             "--llama2c-tokenizer");
 
     static BenchOptions parse(String... args) {
@@ -63,6 +66,7 @@ record BenchOptions(List<Shape> shapes, int[] streams, int[] stackStreams, int t
         int[] stack = {1, 32};
         int tokens = 0, prompt = 32, reps = 3, warmUp = 90, maxBatchTokens = 256;
         WeightStorage storage = WeightStorage.F32;
+        KvDtype kvDtype = null;
         Path data = Path.of(".weir", "bench"), markdown = null, llama2c = null;
         Path llama2cTokenizer = Path.of("..", "shared", "models", "llama2-tokenizer-32k", "tokenizer.bin");
         boolean longRun = false;
@@ -88,6 +92,7 @@ record BenchOptions(List<Shape> shapes, int[] streams, int[] stackStreams, int t
                 case "--reps" -> reps = positive(flag, v);
                 case "--warmup" -> warmUp = positive(flag, v);
                 case "--quantize" -> storage = WeightStorage.parse(v);
+                case "--kv-cache-dtype" -> kvDtype = KvDtype.parseOrAuto(v);
                 case "--max-batch-tokens" -> maxBatchTokens = positive(flag, v);
                 case "--data" -> data = Path.of(v);
                 case "--markdown" -> markdown = Path.of(v);
@@ -99,7 +104,7 @@ record BenchOptions(List<Shape> shapes, int[] streams, int[] stackStreams, int t
         if (longRun) {
             reps *= 3;
         }
-        return new BenchOptions(shapes, streams, stack, tokens, prompt, reps, warmUp, storage, maxBatchTokens, data,
+        return new BenchOptions(shapes, streams, stack, tokens, prompt, reps, warmUp, storage, kvDtype, maxBatchTokens, data,
                 markdown, llama2c, java.nio.file.Files.exists(llama2cTokenizer) ? llama2cTokenizer : null);
     }
 

@@ -52,7 +52,9 @@ final class StackDriver implements LoadDriver {
         stack = WeirStack.start(WeirOptions.parse("up", "--port", String.valueOf(port), "--data", data.toString(),
                 "--model", model + "=" + checkpoint, "--api-key", KEY + ":bench", "--cluster", "weir-bench-" + UUID.randomUUID(),
                 "--max-seqs", String.valueOf(maxSeqs), "--max-batch-tokens", String.valueOf(o.maxBatchTokens()),
-                "--quantize", o.storage().name().toLowerCase(java.util.Locale.ROOT)), WeirStack.discoverServices());
+                "--quantize", o.storage().name().toLowerCase(java.util.Locale.ROOT),
+                "--kv-cache-dtype", o.kvDtype() == null ? "auto" : o.kvDtype().name().toLowerCase(java.util.Locale.ROOT)),
+                WeirStack.discoverServices());
         uri = "/v1/llm/completions-stream?model_endpoint_name=" + model;
         clientVertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1).setWorkerPoolSize(1));
         http = clientVertx.createHttpClient(new HttpClientOptions().setKeepAlive(true),

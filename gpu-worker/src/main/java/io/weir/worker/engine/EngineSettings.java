@@ -1,5 +1,7 @@
 package io.weir.worker.engine;
 
+import io.weir.worker.kernels.KernelLibrary;
+import io.weir.worker.kernels.KvDtype;
 import io.weir.worker.kernels.ModelOptions;
 import io.weir.worker.kernels.WeightStorage;
 
@@ -11,10 +13,12 @@ import io.weir.worker.kernels.WeightStorage;
  * @param kvCacheBytes   KV-cache budget in bytes (--kv-cache-mb); 0: room for maxSeqs full-length sequences,
  *                       at most {@link #DEFAULT_KV_CACHE_CAP}
  * @param blockSize      positions per KV block, a multiple of 16 (--kv-block-size)
- * @param storage        how weights are stored: f32, or converted at load to bf16 or int8 (--quantize); it also
- *                       picks the KV cache's element type ({@link io.weir.worker.kernels.KernelLibrary#kvDtype})
+ * @param storage        how weights are stored: f32, or converted at load to bf16 or int8 (--quantize)
+ * @param kvDtype        the KV cache's elements (--kv-cache-dtype), or null for the library's choice for the weights'
+ *                       storage ({@link io.weir.worker.kernels.KernelLibrary#kvDtype})
  */
-public record EngineSettings(int maxSeqs, int maxBatchTokens, long kvCacheBytes, int blockSize, WeightStorage storage) {
+public record EngineSettings(int maxSeqs, int maxBatchTokens, long kvCacheBytes, int blockSize, WeightStorage storage,
+                             KvDtype kvDtype) {
     public static final int DEFAULT_MAX_SEQS = 16;
     public static final int DEFAULT_MAX_BATCH_TOKENS = 256;
     public static final long DEFAULT_KV_CACHE_CAP = 1L << 30;
@@ -27,19 +31,30 @@ public record EngineSettings(int maxSeqs, int maxBatchTokens, long kvCacheBytes,
     }
 
     public static EngineSettings defaults(int maxSeqs) {
-        return new EngineSettings(maxSeqs, DEFAULT_MAX_BATCH_TOKENS, 0, ModelOptions.DEFAULT_BLOCK_SIZE, WeightStorage.F32);
+        return new EngineSettings(maxSeqs, DEFAULT_MAX_BATCH_TOKENS, 0, ModelOptions.DEFAULT_BLOCK_SIZE, WeightStorage.F32,
+                null);
     }
 
     public EngineSettings withMaxBatchTokens(int n) {
-        return new EngineSettings(maxSeqs, n, kvCacheBytes, blockSize, storage);
+        return new EngineSettings(maxSeqs, n, kvCacheBytes, blockSize, storage, kvDtype);
     }
 
     public EngineSettings withKvCacheBytes(long bytes) {
-        return new EngineSettings(maxSeqs, maxBatchTokens, bytes, blockSize, storage);
+        return new EngineSettings(maxSeqs, maxBatchTokens, bytes, blockSize, storage, kvDtype);
     }
 
     public EngineSettings withStorage(WeightStorage s) {
-        return new EngineSettings(maxSeqs, maxBatchTokens, kvCacheBytes, blockSize, s);
+        return new EngineSettings(maxSeqs, maxBatchTokens, kvCacheBytes, blockSize, s, kvDtype);
+    }
+
+    /** The KV cache's elements: null for the library's choice. */
+    public EngineSettings withKvDtype(KvDtype kv) {
+        return new EngineSettings(maxSeqs, maxBatchTokens, kvCacheBytes, blockSize, storage, kv);
+    }
+
+    /** The KV cache's elements on {@code library}: the one asked for, else the library's choice for the storage. */
+    public KvDtype kvDtypeOn(KernelLibrary library) {
+        return kvDtype != null ? kvDtype : library.kvDtype(storage);
     }
 
     /**

@@ -2,6 +2,7 @@ package io.weir.worker.engine;
 
 import io.weir.worker.kernels.BackendSelector;
 import io.weir.worker.kernels.KernelLibrary;
+import io.weir.worker.kernels.KvDtype;
 import io.weir.worker.model.ModelConfig;
 import io.weir.worker.model.ModelRunner;
 import io.weir.worker.tokenizer.Tokenizer;
@@ -26,11 +27,11 @@ public record LoadedModel(String name, ModelRunner runner, Tokenizer tokenizer, 
         Tokenizer tokenizer = Tokenizer.load(checkpointDir);
         ModelConfig config = ModelConfig.load(checkpointDir);
         KernelLibrary library = BackendSelector.select();
-        long bytesPerPosition = 2L * config.nLayers() * config.nKvHeads() * config.headDim()
-                * library.kvDtype(settings.storage()).bytes();
-        int blocks = settings.kvBlocks(bytesPerPosition, config.maxSeqLen());
+        KvDtype kv = settings.kvDtypeOn(library);
+        int blocks = settings.kvBlocks(kv.bytesPerPosition(config.nLayers(), config.nKvHeads(), config.headDim()),
+                config.maxSeqLen());
         ModelRunner runner = ModelRunner.load(checkpointDir, library, ModelRunner.Options.paged(0,
-                settings.maxBatchTokens(), blocks, settings.blockSize(), settings.storage()));
+                settings.maxBatchTokens(), blocks, settings.blockSize(), settings.storage()).withKvDtype(kv));
         int[] stops = IntStream.concat(Arrays.stream(config.eosTokenIds()),
                 config.bosTokenId() >= 0 ? IntStream.of(config.bosTokenId()) : IntStream.empty()).distinct().toArray();
         return new LoadedModel(name, runner, tokenizer, stops, settings);

@@ -80,12 +80,14 @@ public final class KernelLibrary {
     }
 
     /**
-     * The KV-cache element type for weights stored as {@code storage}: on the CPU, bf16 when the weights are
-     * quantized (half the bytes attention streams, an error well inside the quantization's), else f32; CUDA
-     * keeps f32.
+     * The KV-cache element type for weights stored as {@code storage} unless one is asked for
+     * ({@code --kv-cache-dtype}): on the CPU, bf16 when the weights are quantized (half the bytes attention streams,
+     * an error well inside the quantization's), else f32 (the golden outputs exactly); CUDA keeps f32. int8
+     * ({@link KvDtype#INT8}) is only ever asked for: it doubles the W8A8 model's divergence from f32 on the golden
+     * prompts (BENCHMARKS.md) for ~1.14x at 32 streams.
      */
-    public DType kvDtype(WeightStorage storage) {
-        return backend == Backend.CPU && storage != WeightStorage.F32 ? DType.BF16 : DType.F32;
+    public KvDtype kvDtype(WeightStorage storage) {
+        return backend == Backend.CPU && storage != WeightStorage.F32 ? KvDtype.BF16 : KvDtype.F32;
     }
 
     /** The file this library was loaded from. */
@@ -226,7 +228,7 @@ public final class KernelLibrary {
      * values {@code k}, {@code v} ({@code nPos × nKvHeads·headDim}) stored as {@code kvDtype} in the blocks
      * {@code table}. False when this machine cannot run the path or this backend has no such KV cache.
      */
-    public boolean testAttention(int path, DType kvDtype, int nHeads, int nKvHeads, int headDim, int blockSize, int nPos,
+    public boolean testAttention(int path, KvDtype kvDtype, int nHeads, int nKvHeads, int headDim, int blockSize, int nPos,
             int[] table, float[] q, float[] k, float[] v, float[] out) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment o = arena.allocate(JAVA_FLOAT, (long) nHeads * headDim);

@@ -15,9 +15,9 @@ import java.lang.foreign.StructLayout;
  * @param nBlocks   KV-cache blocks; 0 means exactly enough for the slots
  * @param blockSize positions per KV block (a multiple of 16); 0 means 16
  * @param storage   how projection and LM-head weights are stored
- * @param kvDtype   KV-cache elements: F32, or BF16 (CPU backend); see {@link KernelLibrary#kvDtype}
+ * @param kvDtype   KV-cache elements: F32, or BF16 or INT8 (CPU backend); see {@link KernelLibrary#kvDtype}
  */
-public record ModelOptions(int maxBatch, int maxSlots, int nBlocks, int blockSize, WeightStorage storage, DType kvDtype) {
+public record ModelOptions(int maxBatch, int maxSlots, int nBlocks, int blockSize, WeightStorage storage, KvDtype kvDtype) {
     public static final int DEFAULT_BLOCK_SIZE = 16;
 
     public ModelOptions {
@@ -26,7 +26,7 @@ public record ModelOptions(int maxBatch, int maxSlots, int nBlocks, int blockSiz
 
     /** {@code maxSlots} slots of the slot API, each with its own blocks; f32 weights and KV cache. */
     public static ModelOptions slots(int maxSlots, int maxBatch) {
-        return new ModelOptions(maxBatch, maxSlots, 0, DEFAULT_BLOCK_SIZE, WeightStorage.F32, DType.F32);
+        return new ModelOptions(maxBatch, maxSlots, 0, DEFAULT_BLOCK_SIZE, WeightStorage.F32, KvDtype.F32);
     }
 
     static final StructLayout LAYOUT = MemoryLayout.structLayout(

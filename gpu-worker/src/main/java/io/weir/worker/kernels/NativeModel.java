@@ -57,7 +57,7 @@ public final class NativeModel implements AutoCloseable {
         return options.storage();
     }
 
-    public DType kvDtype() {
+    public KvDtype kvDtype() {
         return options.kvDtype();
     }
 

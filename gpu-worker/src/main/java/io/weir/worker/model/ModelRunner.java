@@ -4,7 +4,7 @@ import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 
 import io.weir.worker.kernels.BackendSelector;
-import io.weir.worker.kernels.DType;
+import io.weir.worker.kernels.KvDtype;
 import io.weir.worker.kernels.KernelConfig;
 import io.weir.worker.kernels.KernelLibrary;
 import io.weir.worker.kernels.ModelOptions;
@@ -46,9 +46,16 @@ public final class ModelRunner implements AutoCloseable {
      * @param kvBlocks  KV-cache blocks of the paged API; 0 with slots: exactly the slots' blocks
      * @param blockSize positions per KV block (a multiple of 16)
      * @param storage   how the projection and LM-head weights are stored ({@code --quantize})
+     * @param kvDtype   the KV cache's elements ({@code --kv-cache-dtype}); null: the library's choice for the storage
      */
-    public record Options(int maxSlots, int maxSeqLen, int maxBatch, int kvBlocks, int blockSize, WeightStorage storage) {
+    public record Options(int maxSlots, int maxSeqLen, int maxBatch, int kvBlocks, int blockSize, WeightStorage storage,
+                          KvDtype kvDtype) {
         public static final int DEFAULT_MAX_BATCH = 64;
+
+        /** The KV cache's elements are the library's choice for the storage ({@link KernelLibrary#kvDtype}). */
+        public Options(int maxSlots, int maxSeqLen, int maxBatch, int kvBlocks, int blockSize, WeightStorage storage) {
+            this(maxSlots, maxSeqLen, maxBatch, kvBlocks, blockSize, storage, null);
+        }
 
         public Options {
             if (maxSlots < 0 || maxSeqLen < 0 || maxBatch <= 0 || kvBlocks < 0 || blockSize <= 0 || storage == null
@@ -73,8 +80,14 @@ public final class ModelRunner implements AutoCloseable {
             return new Options(0, maxSeqLen, maxBatch, kvBlocks, blockSize, storage);
         }
 
-        ModelOptions toModelOptions(DType kvDtype) {
-            return new ModelOptions(maxBatch, maxSlots, kvBlocks, blockSize, storage, kvDtype);
+        /** The same with the KV cache's elements given (null: the library's choice). */
+        public Options withKvDtype(KvDtype kv) {
+            return new Options(maxSlots, maxSeqLen, maxBatch, kvBlocks, blockSize, storage, kv);
+        }
+
+        ModelOptions toModelOptions(KernelLibrary library) {
+            return new ModelOptions(maxBatch, maxSlots, kvBlocks, blockSize, storage,
+                    kvDtype != null ? kvDtype : library.kvDtype(storage));
         }
     }
 
@@ -135,7 +148,7 @@ public final class ModelRunner implements AutoCloseable {
                     + config.maxSeqLen());
         KernelConfig kc = config.toKernelConfig(seqLen);
         try (Checkpoint ckpt = Checkpoint.open(checkpointDir)) {
-            NativeModel model = library.createModel(kc, options.toModelOptions(library.kvDtype(options.storage())));
+            NativeModel model = library.createModel(kc, options.toModelOptions(library));
             try {
                 upload(ckpt, kc, model);
                 ModelRunner runner = new ModelRunner(config, model, seqLen);
@@ -197,8 +210,8 @@ public final class ModelRunner implements AutoCloseable {
         return model.storage();
     }
 
-    /** KV-cache elements: F32, or BF16 on the CPU with quantized weights ({@link KernelLibrary#kvDtype}). */
-    public DType kvDtype() {
+    /** KV-cache elements: F32, or on the CPU the quantized weights' bf16 or int8 ({@link KernelLibrary#kvDtype}). */
+    public KvDtype kvDtype() {
         return model.kvDtype();
     }
 

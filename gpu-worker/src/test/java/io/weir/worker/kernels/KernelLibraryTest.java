@@ -71,20 +71,26 @@ class KernelLibraryTest {
         assertTrue(e.getMessage().contains("head_dim 5 must be even"), e.getMessage());
         e = assertThrows(KernelException.class, () -> cpu.createModel(TINY, 0, 1));
         assertTrue(e.getMessage().contains("max_slots (0)"), e.getMessage());
-        e = assertThrows(KernelException.class,
-                () -> cpu.createModel(TINY, new ModelOptions(1, 1, 0, 16, WeightStorage.INT8, DType.F16)));
-        assertTrue(e.getMessage().contains("kv_dtype 1: the KV cache must be F32 (0) or BF16 (2)"), e.getMessage());
     }
 
     @Test
-    void kvCacheInBf16OnlyForQuantizedWeightsOnTheCpu() {
+    void kvCacheInBf16ForQuantizedWeightsOnTheCpuAndAnyTypeWhenAsked() {
         KernelLibrary cpu = KernelLibrary.load(Backend.CPU);
-        assertEquals(DType.F32, cpu.kvDtype(WeightStorage.F32));
-        assertEquals(DType.BF16, cpu.kvDtype(WeightStorage.BF16));
-        assertEquals(DType.BF16, cpu.kvDtype(WeightStorage.INT8));
-        try (NativeModel m = cpu.createModel(TINY, new ModelOptions(2, 1, 0, 16, WeightStorage.F32, DType.BF16))) {
-            assertEquals(DType.BF16, m.kvDtype());
+        assertEquals(KvDtype.F32, cpu.kvDtype(WeightStorage.F32));
+        assertEquals(KvDtype.BF16, cpu.kvDtype(WeightStorage.BF16));
+        assertEquals(KvDtype.BF16, cpu.kvDtype(WeightStorage.INT8));
+        for (KvDtype kv : KvDtype.values()) {
+            try (NativeModel m = cpu.createModel(TINY, new ModelOptions(2, 1, 0, 16, WeightStorage.F32, kv))) {
+                assertEquals(kv, m.kvDtype());
+            }
         }
+    }
+
+    @Test
+    void kvBytesPerPositionCountTheInt8Scales() {
+        assertEquals(2L * 6 * 6 * 48 * 4, KvDtype.F32.bytesPerPosition(6, 6, 48));
+        assertEquals(2L * 6 * 6 * 48 * 2, KvDtype.BF16.bytesPerPosition(6, 6, 48));
+        assertEquals(2L * 6 * 6 * (48 + 4), KvDtype.INT8.bytesPerPosition(6, 6, 48));
     }
 
     @Test

@@ -228,6 +228,15 @@ class KernelPathsTest {
         return out;
     }
 
+    /** Keys or values ({@code hd} per position and kv head) as a KV cache of {@code kv} elements gives them back. */
+    private static float[] kvStored(float[] x, int hd, KvDtype kv) {
+        return switch (kv) {
+            case F32 -> x.clone();
+            case BF16 -> stored(x, x.length, 1, WeightStorage.BF16);
+            case INT8 -> stored(x, hd, x.length / hd, WeightStorage.INT8);
+        };
+    }
+
     private static List<String> checkAttention(KernelLibrary lib, int[] paths) {
         SplittableRandom r = new SplittableRandom(7);
         // {n_heads, n_kv_heads, head_dim, block_size, positions}: GQA, head sizes with SIMD tails, partial blocks
@@ -242,9 +251,9 @@ class KernelPathsTest {
             java.util.Collections.shuffle(ids, new java.util.Random(r.nextLong()));
             int[] table = ids.subList(0, blocks).stream().mapToInt(Integer::intValue).toArray();
             float[] q = gaussian(r, nHeads * hd), k = gaussian(r, nPos * nKv * hd), v = gaussian(r, nPos * nKv * hd);
-            for (DType kv : List.of(DType.F32, DType.BF16)) {
-                WeightStorage rounding = kv == DType.BF16 ? WeightStorage.BF16 : WeightStorage.F32;
-                float[] ks = stored(k, k.length, 1, rounding), vs = stored(v, v.length, 1, rounding);
+            for (KvDtype kv : KvDtype.values()) {
+                // what the cache holds: bf16-rounded elements, or each position's key and value of a kv head in int8
+                float[] ks = kvStored(k, hd, kv), vs = kvStored(v, hd, kv);
                 double[] want = denseAttention(nHeads, nKv, hd, nPos, q, ks, vs);
                 for (int path : paths) {
                     float[] out = new float[nHeads * hd];
@@ -264,7 +273,7 @@ class KernelPathsTest {
     void cpuPagedAttentionEqualsDenseAttention() {
         List<String> ran = checkAttention(KernelLibrary.load(Backend.CPU), new int[] {0, 1, 2, 3, 4});
         System.out.println("cpu attention paths checked: " + ran);
-        assertTrue(ran.contains("path 0 F32") && ran.contains("path 0 BF16"), ran.toString());
+        assertTrue(ran.contains("path 0 F32") && ran.contains("path 0 BF16") && ran.contains("path 0 INT8"), ran.toString());
     }
 
     @Test

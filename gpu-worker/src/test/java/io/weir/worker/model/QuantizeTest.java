@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.weir.infra.testing.TestModels;
 import io.weir.worker.kernels.Backend;
-import io.weir.worker.kernels.DType;
 import io.weir.worker.kernels.KernelLibrary;
+import io.weir.worker.kernels.KvDtype;
 import io.weir.worker.kernels.WeightStorage;
 import java.nio.file.Path;
 import java.util.List;
@@ -26,12 +26,24 @@ class QuantizeTest {
 
     record Forced(double top1, double meanKl, int positions) {}
 
-    static Agreement agreement(Path dir, List<Golden.Case> cases, WeightStorage storage) throws Exception {
+    /** Weights stored as {@code storage}, the KV cache as {@code kv} (null: the library's choice for the storage). */
+    record Quantized(WeightStorage storage, KvDtype kv) {
+        ModelRunner.Options options() {
+            return new ModelRunner.Options(1, 0, 64, 0, 16, storage).withKvDtype(kv);
+        }
+
+        @Override
+        public String toString() {
+            return storage + (kv == null ? "" : " weights, " + kv + " KV cache");
+        }
+    }
+
+    static Agreement agreement(Path dir, List<Golden.Case> cases, Quantized q) throws Exception {
         int n = 32, same = 0, firstSame = 0, prefix = 0;
-        try (ModelRunner runner = ModelRunner.load(dir, KernelLibrary.load(Backend.CPU),
-                new ModelRunner.Options(1, 0, 64, 0, 16, storage))) {
-            assertEquals(storage, runner.storage());
-            assertEquals(storage == WeightStorage.F32 ? DType.F32 : DType.BF16, runner.kvDtype(), "the CPU's KV cache");
+        KernelLibrary cpu = KernelLibrary.load(Backend.CPU);
+        try (ModelRunner runner = ModelRunner.load(dir, cpu, q.options())) {
+            assertEquals(q.storage(), runner.storage());
+            assertEquals(q.kv() != null ? q.kv() : cpu.kvDtype(q.storage()), runner.kvDtype(), "the CPU's KV cache");
             for (Golden.Case c : cases) {
                 int[] got = Golden.greedy(runner, 0, c.prompt(), n, null);
                 boolean diverged = false;
@@ -48,10 +60,9 @@ class QuantizeTest {
     }
 
     /** The logits at every position of each case's prompt followed by its golden tokens, fed one at a time. */
-    static float[][][] forcedLogits(Path dir, List<Golden.Case> cases, WeightStorage storage) throws Exception {
+    static float[][][] forcedLogits(Path dir, List<Golden.Case> cases, Quantized q) throws Exception {
         float[][][] out = new float[cases.size()][][];
-        try (ModelRunner runner = ModelRunner.load(dir, KernelLibrary.load(Backend.CPU),
-                new ModelRunner.Options(1, 0, 64, 0, 16, storage))) {
+        try (ModelRunner runner = ModelRunner.load(dir, KernelLibrary.load(Backend.CPU), q.options())) {
             for (int c = 0; c < cases.size(); c++) {
                 int[] prompt = cases.get(c).prompt(), greedy = cases.get(c).greedy();
                 out[c] = new float[prompt.length + greedy.length - 1][runner.config().vocabSize()];
@@ -80,10 +91,11 @@ class QuantizeTest {
     void quantizedWeightsAgreeWithF32OnTheGoldenPrompts() throws Exception {
         Path dir = TestModels.require("stories260K");
         List<Golden.Case> cases = Golden.load(dir);
-        Agreement f32 = agreement(dir, cases, WeightStorage.F32);
+        Agreement f32 = agreement(dir, cases, new Quantized(WeightStorage.F32, null));
         assertEquals(1.0, f32.tokens(), "f32 reproduces the golden tokens");
-        float[][][] f32Forced = forcedLogits(dir, cases, WeightStorage.F32);
-        for (WeightStorage s : List.of(WeightStorage.BF16, WeightStorage.INT8)) {
+        float[][][] f32Forced = forcedLogits(dir, cases, new Quantized(WeightStorage.F32, null));
+        for (Quantized s : List.of(new Quantized(WeightStorage.BF16, null), new Quantized(WeightStorage.INT8, null),
+                new Quantized(WeightStorage.INT8, KvDtype.INT8))) {
             Agreement a = agreement(dir, cases, s);
             Forced f = compare(f32Forced, forcedLogits(dir, cases, s));
             System.out.printf(Locale.ROOT, "stories260K %s vs f32 greedy: %.1f%% of 32 tokens x %d prompts identical, "

@@ -24,6 +24,8 @@ import java.util.Optional;
  * @param kvCacheMb     --kv-cache-mb: KV-cache budget per model in MiB (0: room for max-seqs full sequences, up to 1 GiB)
  * @param kvBlockSize   --kv-block-size: positions per KV-cache block (a multiple of 16)
  * @param quantize      --quantize: how workers store weights: f32 (as loaded), bf16 or int8 (converted at load)
+ * @param kvCacheDtype  --kv-cache-dtype: the KV cache's elements: auto (f32 with f32 weights, bf16 with quantized
+ *                      ones), f32, bf16 or int8 (bf16 and int8 on the CPU backend only)
  */
 public record WeirOptions(
         String command,
@@ -45,7 +47,8 @@ public record WeirOptions(
         int maxBatchTokens,
         int kvCacheMb,
         int kvBlockSize,
-        String quantize) {
+        String quantize,
+        String kvCacheDtype) {
 
     public static final String USAGE = """
             usage: weir <command> [options]
@@ -79,6 +82,9 @@ public record WeirOptions(
               --kv-cache-mb N        KV-cache budget per model in MiB (default: max-seqs full contexts, at most 1024)
               --kv-block-size N      positions per KV-cache block, a multiple of 16 (default 16)
               --quantize f32|bf16|int8  store weights as loaded (f32) or converted at load (default f32)
+              --kv-cache-dtype auto|f32|bf16|int8
+                                     KV-cache elements (default auto: f32 with f32 weights, else bf16); bf16 and
+                                     int8 (a scale per position and head: a quarter of f32's bytes) CPU only
 
             bench (./weir bench --help): measures the machine's ceilings and the engine against them
             """;
@@ -107,6 +113,7 @@ public record WeirOptions(
         int kvCacheMb = 0;
         int kvBlockSize = 16;
         String quantize = "f32";
+        String kvCacheDtype = "auto";
         for (int i = 1; i < args.length; i++) {
             String flag = args[i];
             String value = i + 1 < args.length ? args[i + 1] : null;
@@ -149,6 +156,12 @@ public record WeirOptions(
                         throw new IllegalArgumentException("--quantize wants f32, bf16 or int8, got " + value);
                     }
                 }
+                case "--kv-cache-dtype" -> {
+                    kvCacheDtype = value.toLowerCase(java.util.Locale.ROOT);
+                    if (!List.of("auto", "f32", "bf16", "int8").contains(kvCacheDtype)) {
+                        throw new IllegalArgumentException("--kv-cache-dtype wants auto, f32, bf16 or int8, got " + value);
+                    }
+                }
                 default -> throw new IllegalArgumentException("unknown option " + flag);
             }
             i++;
@@ -156,7 +169,7 @@ public record WeirOptions(
         return new WeirOptions(command, host, port, data, Map.copyOf(models), List.copyOf(keys),
                 Optional.ofNullable(kafka), Optional.ofNullable(hazelcast), kafkaPort, hazelcastPort, cluster, maxSlots,
                 List.copyOf(roots), workers, maxModels, scaleDownAfterMs,
-                maxBatchTokens, kvCacheMb, kvBlockSize, quantize);
+                maxBatchTokens, kvCacheMb, kvBlockSize, quantize, kvCacheDtype);
     }
 
     private static int parsePort(String flag, String value) {

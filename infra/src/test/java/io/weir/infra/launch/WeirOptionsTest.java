@@ -43,16 +43,20 @@ class WeirOptionsTest {
         assertEquals(0, d.kvCacheMb());
         assertEquals(16, d.kvBlockSize());
         assertEquals("f32", d.quantize());
+        assertEquals("auto", d.kvCacheDtype());
         WeirOptions o = WeirOptions.parse("worker", "--max-batch-tokens", "64", "--kv-cache-mb", "512", "--kv-block-size", "32",
-                "--quantize", "INT8");
+                "--quantize", "INT8", "--kv-cache-dtype", "Int8");
         assertEquals(64, o.maxBatchTokens());
         assertEquals(512, o.kvCacheMb());
         assertEquals(32, o.kvBlockSize());
         assertEquals("int8", o.quantize());
+        assertEquals("int8", o.kvCacheDtype());
         assertEquals("--kv-block-size must be a multiple of 16, got 24",
                 assertThrows(IllegalArgumentException.class, () -> WeirOptions.parse("up", "--kv-block-size", "24")).getMessage());
         assertEquals("--quantize wants f32, bf16 or int8, got fp8",
                 assertThrows(IllegalArgumentException.class, () -> WeirOptions.parse("up", "--quantize", "fp8")).getMessage());
+        assertEquals("--kv-cache-dtype wants auto, f32, bf16 or int8, got fp8",
+                assertThrows(IllegalArgumentException.class, () -> WeirOptions.parse("up", "--kv-cache-dtype", "fp8")).getMessage());
     }
 
     @Test
