@@ -643,6 +643,11 @@ WK_API int32_t wk_bench_read_bandwidth(int64_t bytes, int32_t reps, double* gb_p
     return WK_OK;
 }
 
+WK_API int32_t wk_bench_attention(int32_t kv_dtype, int32_t n_rows, int32_t n_pos, int32_t n_layers, int32_t n_kv_heads,
+                                  int32_t head_dim, int32_t reps, double* ns_per_position) {
+    return wk_fail(WK_ERR_UNSUPPORTED, "wk_bench_attention: the cuda backend has no one-thread attention to time");
+}
+
 WK_API int32_t wk_bench_fma_peak(int32_t millis, double* gflop_per_s) {
     if (millis <= 0 || !gflop_per_s) return wk_fail(WK_ERR_ARG, "wk_bench_fma_peak: bad arguments");
     if (wk_device_count() <= 0) return fail_no_device(WK_ERR_UNSUPPORTED, "wk_bench_fma_peak");

@@ -5,6 +5,7 @@ import io.weir.worker.engine.EngineStats;
 import io.weir.worker.engine.LoadedModel;
 import io.weir.worker.kernels.BackendSelector;
 import io.weir.worker.kernels.KernelLibrary;
+import io.weir.worker.kernels.KvDtype;
 import io.weir.worker.kernels.WeightStorage;
 
 import java.lang.management.ManagementFactory;
@@ -106,6 +107,7 @@ public final class Bench {
         Path llama2cModel = options.llama2c() != null ? Llama2cBaseline.export(checkpoint, shape) : null;
 
         double[] bandwidth = new double[reps], llama2c = new double[reps], decode = new double[reps], prefill = new double[reps];
+        double[][] attention = new double[KvDtype.values().length][reps];
         int[] streams = options.streams();
         double[][] inProcess = new double[streams.length][reps], stack = new double[streams.length][reps];
         List<List<RunResult>> inRuns = new ArrayList<>(), stackRuns = new ArrayList<>();
@@ -122,6 +124,7 @@ public final class Bench {
             warmUp(engine, http, tokens);
             for (int r = 0; r < reps; r++) {
                 bandwidth[r] = library.readBandwidth(weightBytes, 3);
+                if (library.name().equals("cpu")) attentionAlone(shape, tokens, attention, r);
                 if (llama2cModel != null) {
                     llama2c[r] = Llama2cBaseline.run(options.llama2c(), llama2cModel, Math.min(shape.spec().maxSeqLen(), 256),
                             Llama2cBaseline.threads(), options.llama2cTokenizer());
@@ -150,6 +153,7 @@ public final class Bench {
             report.rate(name, "llama2.c run.c batch-1 decode, f32 (" + Llama2cBaseline.threads() + " threads)",
                     Stat.ofRates(llama2c), options.storage() == WeightStorage.F32 ? b1Roof : 0, "tok/s");
         }
+        reportAttention(name, shape, tokens, attention);
         Stat dec = Stat.ofRates(decode);
         report.rate(name, "batch-1 decode", dec, b1Roof, "tok/s");
         report.rate(name, "prefill (" + "prompt of " + Math.min(shape.spec().maxSeqLen() - 2, 512) + " tokens)",
@@ -182,6 +186,38 @@ public final class Bench {
         report.note(name, "engine", String.format(Locale.ROOT, "%d steps, %d preemptions, %d/%d KV blocks used at the end",
                 stats.steps(), stats.preemptions(), stats.kvCache().usedBlocks(), stats.kvCache().totalBlocks()));
         report.note(name, "peak RSS of the bench process so far (both copies of the model)", peakRss());
+    }
+
+    /** Rows of the attention measurement: the largest concurrency measured, at least 8. */
+    private int attentionRows() {
+        return Math.max(8, java.util.Arrays.stream(options.streams()).max().orElse(1));
+    }
+
+    /** The positions a stream of this run attends over on average: its prompt and half its tokens. */
+    private int attentionPositions(int tokens) {
+        return options.promptTokens() + tokens / 2;
+    }
+
+    /** Round r of decode attention alone on one thread, for every KV-cache element type. */
+    private void attentionAlone(Shape shape, int tokens, double[][] nanos, int r) {
+        var s = shape.spec();
+        for (KvDtype kv : KvDtype.values())
+            nanos[kv.ordinal()][r] = library.attentionNanos(kv, attentionRows(), attentionPositions(tokens), s.nLayers(),
+                    s.nKvHeads(), s.dim() / s.nHeads(), 3);
+    }
+
+    private void reportAttention(String name, Shape shape, int tokens, double[][] nanos) {
+        if (!library.name().equals("cpu")) return;
+        StringBuilder line = new StringBuilder();
+        for (KvDtype kv : KvDtype.values()) {
+            Stat st = Stat.ofRates(nanos[kv.ordinal()]);
+            line.append(String.format(Locale.ROOT, "%s%s %.1f", line.isEmpty() ? "" : ", ", kv.name().toLowerCase(Locale.ROOT),
+                    st.median()));
+        }
+        Stat i8 = Stat.ofRates(ratios(nanos[KvDtype.BF16.ordinal()], nanos[KvDtype.INT8.ordinal()]));
+        report.note(name, String.format(Locale.ROOT, "attention alone, one thread, %d rows of %d positions: ns per position and kv "
+                + "head (median; int8 cache %.2fx bf16's speed, best %.2fx)", attentionRows(), attentionPositions(tokens),
+                i8.median(), i8.best()), line.toString());
     }
 
     private static boolean contains(int[] values, int v) {

@@ -29,7 +29,7 @@ public final class KernelLibrary {
     private final Path path;
     // function addresses in this library (see WeirNative for the handles)
     private final MemorySegment backendName, deviceCount, lastError, backendInfo, modelCreate, modelSetTensor, modelFree,
-            forward, forwardBatch, testMatmul, modelCreateEx, modelKvInfo, forwardPaged, benchReadBandwidth, benchFmaPeak,
+            forward, forwardBatch, testMatmul, modelCreateEx, modelKvInfo, forwardPaged, benchReadBandwidth, benchFmaPeak, benchAttention,
             testGemm, testGemmArgmax, testAttention, testPool;
 
     private KernelLibrary(Backend backend, Path path) {
@@ -51,6 +51,7 @@ public final class KernelLibrary {
         forwardPaged = WeirNative.find(lookup, WeirNative.wk_forward_paged.NAME);
         benchReadBandwidth = WeirNative.find(lookup, WeirNative.wk_bench_read_bandwidth.NAME);
         benchFmaPeak = WeirNative.find(lookup, WeirNative.wk_bench_fma_peak.NAME);
+        benchAttention = WeirNative.find(lookup, WeirNative.wk_bench_attention.NAME);
         testGemm = WeirNative.find(lookup, WeirNative.wk_test_gemm.NAME);
         testGemmArgmax = WeirNative.find(lookup, WeirNative.wk_test_gemm_argmax.NAME);
         testAttention = WeirNative.find(lookup, WeirNative.wk_test_attention.NAME);
@@ -166,6 +167,21 @@ public final class KernelLibrary {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment out = arena.allocate(JAVA_DOUBLE);
             check((int) WeirNative.wk_bench_read_bandwidth.HANDLE.invokeExact(benchReadBandwidth, bytes, reps, out));
+            return out.get(JAVA_DOUBLE, 0);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * Decode attention alone on one thread (CPU backend): {@code rows} sequences of {@code positions} each over a KV
+     * cache of {@code kv} elements, every layer and kv head; ns per position and kv head, best of {@code reps}.
+     */
+    public double attentionNanos(KvDtype kv, int rows, int positions, int layers, int kvHeads, int headDim, int reps) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(JAVA_DOUBLE);
+            check((int) WeirNative.wk_bench_attention.HANDLE.invokeExact(benchAttention, kv.code(), rows, positions, layers,
+                    kvHeads, headDim, reps, out));
             return out.get(JAVA_DOUBLE, 0);
         } catch (Throwable t) {
             throw rethrow(t);

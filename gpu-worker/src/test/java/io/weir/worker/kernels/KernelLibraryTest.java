@@ -87,6 +87,17 @@ class KernelLibraryTest {
     }
 
     @Test
+    void attentionAloneIsTimedForEveryKvCacheType() {
+        KernelLibrary cpu = KernelLibrary.load(Backend.CPU);
+        for (KvDtype kv : KvDtype.values()) {
+            double ns = cpu.attentionNanos(kv, 2, 40, 2, 2, 24, 1);
+            assertTrue(ns > 0 && Double.isFinite(ns), kv + ": " + ns);
+        }
+        KernelException e = assertThrows(KernelException.class, () -> cpu.attentionNanos(KvDtype.F32, 0, 40, 2, 2, 24, 1));
+        assertTrue(e.getMessage().contains("wk_bench_attention: bad arguments"), e.getMessage());
+    }
+
+    @Test
     void kvBytesPerPositionCountTheInt8Scales() {
         assertEquals(2L * 6 * 6 * 48 * 4, KvDtype.F32.bytesPerPosition(6, 6, 48));
         assertEquals(2L * 6 * 6 * 48 * 2, KvDtype.BF16.bytesPerPosition(6, 6, 48));
