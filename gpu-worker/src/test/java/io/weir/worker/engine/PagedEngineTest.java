@@ -10,6 +10,7 @@ import io.weir.infra.json.Json;
 import io.weir.infra.messages.CompletionEvent;
 import io.weir.infra.messages.SamplingParams;
 import io.weir.infra.testing.TestModels;
+import io.weir.worker.kernels.KvDtype;
 import io.weir.worker.kvcache.KvCacheStats;
 
 import java.nio.file.Path;
@@ -76,6 +77,37 @@ class PagedEngineTest {
             }
             EngineStats stats = h.engine.stats();
             if (crowded.kvCacheBytes() > 0) assertTrue(stats.preemptions() > 0, "the budget forced preemptions: " + stats);
+            assertEquals(0, stats.kvCache().usedBlocks(), "every block given back: " + stats);
+        }
+    }
+
+    @Test
+    void anInt8KvCacheGivesTheSameTokensAloneAndBatchedThroughPreemption() throws Exception {
+        // int8 keeps 8 bytes + 2 scales of 4 per position, layer and kv head (4 heads of 8 dims): 96 bytes, not 256
+        long int8Budget = 32L * 16 * 5 * 2 * 4 * (8 + 4);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> new EngineHarness(dir, settings(4, 64, int8Budget - 1).withKvDtype(KvDtype.INT8)));
+        assertTrue(e.getMessage().contains("one sequence of 512 positions needs 32"), e.getMessage());
+        int n = 120, firstSame = 0;
+        List<int[]> alone = new ArrayList<>();
+        try (EngineHarness h = new EngineHarness(dir, settings(1, 64, 0).withKvDtype(KvDtype.INT8))) {
+            assertEquals(KvDtype.INT8, h.model.runner().kvDtype());
+            for (JsonNode c : golden) {
+                int[] got = EngineHarness.tokenIds(h.await(h.submit("alone-" + c.get("id").asText(), c.get("prompt").asText(),
+                        SamplingParams.greedy(n))));
+                if (got[0] == c.get("greedy_token_ids").get(0).asInt()) firstSame++;
+                alone.add(got);
+            }
+        }
+        assertTrue(firstSame >= golden.size() * 3 / 4, "first tokens as f32's: " + firstSame + " of " + golden.size());
+        try (EngineHarness h = new EngineHarness(dir, settings(8, 24, int8Budget).withKvDtype(KvDtype.INT8))) {
+            List<String> ids = new ArrayList<>();
+            for (JsonNode c : golden) {
+                ids.add(h.submit("crowd-" + c.get("id").asText(), c.get("prompt").asText(), SamplingParams.greedy(n)));
+            }
+            for (int i = 0; i < golden.size(); i++) assertArrayEquals(alone.get(i), EngineHarness.tokenIds(h.await(ids.get(i))));
+            EngineStats stats = h.engine.stats();
+            assertTrue(stats.preemptions() > 0, "the budget forced preemptions: " + stats);
             assertEquals(0, stats.kvCache().usedBlocks(), "every block given back: " + stats);
         }
     }
