@@ -35,8 +35,8 @@ int32_t kv_pool_alloc(kv_pool* kv, int32_t n_layers, int32_t n_blocks, int32_t b
 void kv_pool_free(kv_pool* kv);
 size_t kv_pool_bytes(const kv_pool* kv);
 
-// Stores one position's key and value of kv head kvh (head_dim floats each).
-void kv_write(const kv_pool* kv, int32_t layer, int32_t block, int32_t offset, int32_t kvh, const float* k,
+// Stores one position's key and value of kv head kvh (head_dim floats each); `path` vectorises int8's quantization.
+void kv_write(int32_t path, const kv_pool* kv, int32_t layer, int32_t block, int32_t offset, int32_t kvh, const float* k,
               const float* v);
 
 // Asks for the cache lines a row at position pos touches first for kv head kvh: where kv_write stores its key and

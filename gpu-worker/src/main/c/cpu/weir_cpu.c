@@ -240,7 +240,7 @@ static void attention_range(void* ctx, int64_t start, int64_t end, int32_t tid) 
             float* k = m->qkv_out + (int64_t)r * ld + q_dim + (int64_t)g * hd;
             rope_heads(m, q, group, pos);
             rope_heads(m, k, 1, pos);
-            kv_write(&m->kv, j->layer, j->b->tables[r][pos / bs], pos % bs, g, k, k + kv_dim);
+            kv_write(m->path, &m->kv, j->layer, j->b->tables[r][pos / bs], pos % bs, g, k, k + kv_dim);
         }
         if (j->attend && item + 1 < end) { // the next item's blocks lie elsewhere
             int32_t rn = (int32_t)((item + 1) / c->n_kv_heads), gn = (int32_t)((item + 1) % c->n_kv_heads);
@@ -537,14 +537,14 @@ WK_API int32_t wk_bench_attention(int32_t kv_dtype, int32_t n_rows, int32_t n_po
         // a row's blocks are every n_rows-th block: as scattered as a busy pool leaves them
         for (int32_t b = 0; b < n_blocks; b++) tables[b] = (b % per_row) * n_rows + b / per_row;
         for (int32_t i = 0; i < head_dim; i++) q[i] = 0.1f * (float)((i * 7) % 11) - 0.5f;
+        int32_t path = simd_best_path(WK_F32);
         for (int32_t l = 0; l < n_layers; l++)
             for (int32_t b = 0; b < n_blocks; b++)
                 for (int32_t j = 0; j < bs; j++)
                     for (int32_t g = 0; g < n_kv_heads; g++) {
                         for (int32_t i = 0; i < head_dim; i++) k[i] = 0.01f * (float)(((b + j + g + i) * 13) % 17) - 0.08f;
-                        kv_write(&kv, l, b, j, g, k, k);
+                        kv_write(path, &kv, l, b, j, g, k, k);
                     }
-        int32_t path = simd_best_path(WK_F32);
         double best = INFINITY;
         for (int32_t r = 0; r < reps; r++) {
             double t0 = seconds();
@@ -672,7 +672,7 @@ WK_API int32_t wk_test_attention(int32_t path, int32_t kv_dtype, int32_t n_heads
     int32_t kv_dim = n_kv_heads * head_dim, group = n_heads / n_kv_heads;
     for (int32_t t = 0; t < n_pos; t++)
         for (int32_t g = 0; g < n_kv_heads; g++)
-            kv_write(&kv, 0, table[t / block_size], t % block_size, g, k + (int64_t)t * kv_dim + (int64_t)g * head_dim,
+            kv_write(path, &kv, 0, table[t / block_size], t % block_size, g, k + (int64_t)t * kv_dim + (int64_t)g * head_dim,
                      v + (int64_t)t * kv_dim + (int64_t)g * head_dim);
     for (int32_t g = 0; g < n_kv_heads; g++)
         attend(path, &kv, 0, table, n_pos - 1, g, group, q + (int64_t)g * group * head_dim, 1.0f / sqrtf((float)head_dim),
