@@ -85,7 +85,7 @@ public final class KernelLibrary {
      * ({@code --kv-cache-dtype}): on the CPU, bf16 when the weights are quantized (half the bytes attention streams,
      * an error well inside the quantization's), else f32 (the golden outputs exactly); CUDA keeps f32. int8
      * ({@link KvDtype#INT8}) is only ever asked for: it doubles the W8A8 model's divergence from f32 on the golden
-     * prompts (BENCHMARKS.md) for attention 1.3-1.4x faster, which pays with long contexts.
+     * prompts (BENCHMARKS.md) for attention 1.5-1.65x faster, which pays with long contexts.
      */
     public KvDtype kvDtype(WeightStorage storage) {
         return backend == Backend.CPU && storage != WeightStorage.F32 ? KvDtype.BF16 : KvDtype.F32;
