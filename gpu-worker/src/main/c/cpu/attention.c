@@ -85,7 +85,7 @@ static float int8_scale_of(const float* x, int32_t n) {
         amax = fmaxf(amax, fabsf(x[i]));
         poison += x[i] * 0.0f;
     }
-    return (amax > 0.0f ? amax / 127.0f : 1.0f) + poison;
+    return int8_scale(amax) + poison;
 }
 
 // rint(y) for |y| <= 127 (round half to even, as lrintf), without a call into libm (lrintf is one at -O3 without
@@ -106,21 +106,10 @@ static float quantize_i8(const float* x, int32_t n, int8_t* q, int64_t stride) {
 // The same 16 at a time (the max is exact in any order; vcvtps2dq rounds half to even as rint does).
 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl"))) static float quantize_i8_512(const float* x, int32_t n,
                                                                                           int8_t* q, int64_t stride) {
-    __m512 m = _mm512_setzero_ps(), z = _mm512_setzero_ps();
+    float poison = 0.0f, s = int8_scale(absmax_512(x, n, &poison)) + poison;
+    __m512 sv = _mm512_set1_ps(s);
     int32_t i = 0;
     for (; i + 16 <= n; i += 16) {
-        __m512 v = _mm512_loadu_ps(x + i);
-        m = _mm512_max_ps(m, _mm512_abs_ps(v));
-        z = _mm512_add_ps(z, _mm512_mul_ps(v, _mm512_setzero_ps()));
-    }
-    float amax = _mm512_reduce_max_ps(m), poison = _mm512_reduce_add_ps(z);
-    for (int32_t j = i; j < n; j++) {
-        amax = fmaxf(amax, fabsf(x[j]));
-        poison += x[j] * 0.0f;
-    }
-    float s = (amax > 0.0f ? amax / 127.0f : 1.0f) + poison;
-    __m512 sv = _mm512_set1_ps(s);
-    for (i = 0; i + 16 <= n; i += 16) {
         int8_t b[16];
         _mm_storeu_si128((__m128i*)b, _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(_mm512_div_ps(_mm512_loadu_ps(x + i), sv))));
         for (int j = 0; j < 16; j++) q[(i + j) * stride] = b[j];

@@ -39,8 +39,6 @@ static size_t dtype_bytes(int32_t dtype) { return dtype == WK_F32 ? 4 : dtype ==
 // Inputs of a column stored side by side (g in gemm.h).
 static int32_t dtype_group(int32_t dtype) { return dtype == WK_F32 ? 1 : dtype == WK_BF16 ? 2 : 4; }
 
-// Symmetric int8 scale of values whose largest magnitude is amax (weights per column, activations per row).
-static float int8_scale(float amax) { return amax > 0.0f ? amax / 127.0f : 1.0f; }
 
 int32_t packed_alloc(packed* w, int32_t k, int32_t n_cols, int32_t dtype) {
     memset(w, 0, sizeof *w);
@@ -314,16 +312,10 @@ static inline float absmax_from(const float* x, int32_t j0, int32_t n, float ama
 // that row's outputs are NaN as they would be with f32 activations, not quietly finite.
 #define TARGET_512 "avx512f,avx512bw,avx512dq,avx512vl"
 __attribute__((target(TARGET_512))) static float quantize_row_512(const float* x, int32_t n, uint8_t* q) {
-    __m512 m = _mm512_setzero_ps(), z = _mm512_setzero_ps();
+    float poison = 0.0f, s = int8_scale(absmax_512(x, n, &poison));
+    const __m512 sv = _mm512_set1_ps(s);
     int32_t j = 0;
     for (; j + 16 <= n; j += 16) {
-        __m512 v = _mm512_loadu_ps(x + j);
-        m = _mm512_max_ps(m, _mm512_abs_ps(v));
-        z = _mm512_add_ps(z, _mm512_mul_ps(v, _mm512_setzero_ps()));
-    }
-    float poison = _mm512_reduce_add_ps(z), s = int8_scale(absmax_from(x, j, n, _mm512_reduce_max_ps(m), &poison));
-    const __m512 sv = _mm512_set1_ps(s);
-    for (j = 0; j + 16 <= n; j += 16) {
         __m512i v = _mm512_cvtps_epi32(_mm512_div_ps(_mm512_loadu_ps(x + j), sv));
         v = _mm512_add_epi32(v, _mm512_set1_epi32(128));
         _mm_storeu_si128((__m128i*)(q + j), _mm512_cvtepi32_epi8(v));

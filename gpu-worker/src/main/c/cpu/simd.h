@@ -28,6 +28,30 @@ int32_t simd_path_supported(int32_t path);
 int32_t simd_best_path(int32_t dtype);
 const char* simd_path_name(int32_t path);
 
+// The symmetric int8 scale of values whose largest magnitude is amax (weights per column, activations per row, KV
+// entries per position and kv head).
+static inline float int8_scale(float amax) { return amax > 0.0f ? amax / 127.0f : 1.0f; }
+
+// max |x[i]| over i < n (exact in any order), and into *poison the sum of every x[i] * 0: it turns NaN as soon as
+// one input is not finite, so a scale with it added is NaN and the outputs built from it are too, not quietly finite.
+__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl"))) static inline float absmax_512(const float* x, int32_t n,
+                                                                                           float* poison) {
+    __m512 m = _mm512_setzero_ps(), z = _mm512_setzero_ps();
+    int32_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m512 v = _mm512_loadu_ps(x + i);
+        m = _mm512_max_ps(m, _mm512_abs_ps(v));
+        z = _mm512_add_ps(z, _mm512_mul_ps(v, _mm512_setzero_ps()));
+    }
+    float amax = _mm512_reduce_max_ps(m);
+    *poison += _mm512_reduce_add_ps(z);
+    for (; i < n; i++) {
+        amax = fmaxf(amax, fabsf(x[i]));
+        *poison += x[i] * 0.0f;
+    }
+    return amax;
+}
+
 // f32 -> bf16, rounding to nearest even (weights and KV entries are stored this way; NaN stays NaN).
 static inline uint16_t f32_to_bf16(float f) {
     uint32_t bits;
