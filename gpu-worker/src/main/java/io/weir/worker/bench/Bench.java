@@ -153,7 +153,7 @@ public final class Bench {
             report.rate(name, "llama2.c run.c batch-1 decode, f32 (" + Llama2cBaseline.threads() + " threads)",
                     Stat.ofRates(llama2c), options.storage() == WeightStorage.F32 ? b1Roof : 0, "tok/s");
         }
-        reportAttention(name, shape, tokens, attention);
+        reportAttention(name, tokens, attention);
         Stat dec = Stat.ofRates(decode);
         report.rate(name, "batch-1 decode", dec, b1Roof, "tok/s");
         report.rate(name, "prefill (" + "prompt of " + Math.min(shape.spec().maxSeqLen() - 2, 512) + " tokens)",
@@ -206,7 +206,7 @@ public final class Bench {
                     s.nKvHeads(), s.dim() / s.nHeads(), 3);
     }
 
-    private void reportAttention(String name, Shape shape, int tokens, double[][] nanos) {
+    private void reportAttention(String name, int tokens, double[][] nanos) {
         if (!library.name().equals("cpu")) return;
         StringBuilder line = new StringBuilder();
         for (KvDtype kv : KvDtype.values()) {
