@@ -80,12 +80,8 @@ void kv_prefetch(const kv_pool* kv, int32_t layer, const int32_t* table, int32_t
 // max |x| / 127 over n values (1 when all are 0), NaN when one is not finite: the int8 KV cache then answers NaN
 // as the f32 one would, instead of quietly quantizing garbage.
 static float int8_scale_of(const float* x, int32_t n) {
-    float amax = 0.0f, poison = 0.0f;
-    for (int32_t i = 0; i < n; i++) {
-        amax = fmaxf(amax, fabsf(x[i]));
-        poison += x[i] * 0.0f;
-    }
-    return int8_scale(amax) + poison;
+    float poison = 0.0f;
+    return int8_scale(absmax_from(x, 0, n, 0.0f, &poison)) + poison;
 }
 
 // rint(y) for |y| <= 127 (round half to even, as lrintf), without a call into libm (lrintf is one at -O3 without

@@ -39,7 +39,6 @@ static size_t dtype_bytes(int32_t dtype) { return dtype == WK_F32 ? 4 : dtype ==
 // Inputs of a column stored side by side (g in gemm.h).
 static int32_t dtype_group(int32_t dtype) { return dtype == WK_F32 ? 1 : dtype == WK_BF16 ? 2 : 4; }
 
-
 int32_t packed_alloc(packed* w, int32_t k, int32_t n_cols, int32_t dtype) {
     memset(w, 0, sizeof *w);
     if (dtype == WK_INT8 && k > WK_INT8_MAX_K)
@@ -297,15 +296,6 @@ static const micro_fn K256[2][MAX_R_AVX2] = {{k256_WK_F32_1, k256_WK_F32_2, k256
 // The u8 of x in a row of scale s: rint(x / s) + 128 (|x / s| passes 127 by a rounding error at most, so the rounded
 // value is within -127..127).
 static inline uint8_t quantize_u8(float x, float s) { return (uint8_t)(lrintf(x / s) + 128); }
-
-// max |x[j]| over j0 <= j < n, from amax; adds x * 0 to *poison, which stays 0 unless some x is infinite or NaN.
-static inline float absmax_from(const float* x, int32_t j0, int32_t n, float amax, float* poison) {
-    for (int32_t j = j0; j < n; j++) {
-        amax = fmaxf(amax, fabsf(x[j]));
-        *poison += x[j] * 0.0f;
-    }
-    return amax;
-}
 
 // A row's u8 and its scale, 16 or 8 inputs at a time; max is exact in any order and vcvtps2dq rounds to nearest
 // even as lrintf does, so every path quantizes alike. The scale returned is NaN when an input is not finite, so

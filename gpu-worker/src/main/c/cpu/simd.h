@@ -32,8 +32,17 @@ const char* simd_path_name(int32_t path);
 // entries per position and kv head).
 static inline float int8_scale(float amax) { return amax > 0.0f ? amax / 127.0f : 1.0f; }
 
-// max |x[i]| over i < n (exact in any order), and into *poison the sum of every x[i] * 0: it turns NaN as soon as
-// one input is not finite, so a scale with it added is NaN and the outputs built from it are too, not quietly finite.
+// max |x[j]| over j0 <= j < n, from amax; adds x * 0 to *poison, which stays 0 unless some x is infinite or NaN (so
+// a scale with it added is NaN and the outputs built from it are too, not quietly finite).
+static inline float absmax_from(const float* x, int32_t j0, int32_t n, float amax, float* poison) {
+    for (int32_t j = j0; j < n; j++) {
+        amax = fmaxf(amax, fabsf(x[j]));
+        *poison += x[j] * 0.0f;
+    }
+    return amax;
+}
+
+// The same over i < n, 16 at a time (the max is exact in any order).
 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl"))) static inline float absmax_512(const float* x, int32_t n,
                                                                                            float* poison) {
     __m512 m = _mm512_setzero_ps(), z = _mm512_setzero_ps();
@@ -43,13 +52,8 @@ __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl"))) static inline floa
         m = _mm512_max_ps(m, _mm512_abs_ps(v));
         z = _mm512_add_ps(z, _mm512_mul_ps(v, _mm512_setzero_ps()));
     }
-    float amax = _mm512_reduce_max_ps(m);
     *poison += _mm512_reduce_add_ps(z);
-    for (; i < n; i++) {
-        amax = fmaxf(amax, fabsf(x[i]));
-        *poison += x[i] * 0.0f;
-    }
-    return amax;
+    return absmax_from(x, i, n, _mm512_reduce_max_ps(m), poison);
 }
 
 // f32 -> bf16, rounding to nearest even (weights and KV entries are stored this way; NaN stays NaN).
