@@ -1,6 +1,5 @@
 package io.weir.worker.engine;
 
-import io.weir.worker.kernels.KernelLibrary;
 import io.weir.worker.kernels.KvDtype;
 import io.weir.worker.kernels.ModelOptions;
 import io.weir.worker.kernels.WeightStorage;
@@ -52,10 +51,6 @@ public record EngineSettings(int maxSeqs, int maxBatchTokens, long kvCacheBytes,
         return new EngineSettings(maxSeqs, maxBatchTokens, kvCacheBytes, blockSize, storage, kv);
     }
 
-    /** The KV cache's elements on {@code library}: the one asked for, else the library's choice for the storage. */
-    public KvDtype kvDtypeOn(KernelLibrary library) {
-        return kvDtype != null ? kvDtype : library.kvDtype(storage);
-    }
 
     /**
      * KV blocks for a model whose positions take {@code bytesPerPosition} (keys and values of every layer) and

@@ -27,7 +27,7 @@ public record LoadedModel(String name, ModelRunner runner, Tokenizer tokenizer, 
         Tokenizer tokenizer = Tokenizer.load(checkpointDir);
         ModelConfig config = ModelConfig.load(checkpointDir);
         KernelLibrary library = BackendSelector.select();
-        KvDtype kv = settings.kvDtypeOn(library);
+        KvDtype kv = library.kvDtype(settings.storage(), settings.kvDtype());
         int blocks = settings.kvBlocks(kv.bytesPerPosition(config.nLayers(), config.nKvHeads(), config.headDim()),
                 config.maxSeqLen());
         ModelRunner runner = ModelRunner.load(checkpointDir, library, ModelRunner.Options.paged(0,

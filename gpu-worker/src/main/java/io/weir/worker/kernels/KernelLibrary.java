@@ -91,6 +91,11 @@ public final class KernelLibrary {
         return backend == Backend.CPU && storage != WeightStorage.F32 ? KvDtype.BF16 : KvDtype.F32;
     }
 
+    /** {@code asked} ({@code --kv-cache-dtype}), or when it is null (auto) this library's choice for the storage. */
+    public KvDtype kvDtype(WeightStorage storage, KvDtype asked) {
+        return asked != null ? asked : kvDtype(storage);
+    }
+
     /** The file this library was loaded from. */
     public Path path() {
         return path;

@@ -86,8 +86,7 @@ public final class ModelRunner implements AutoCloseable {
         }
 
         ModelOptions toModelOptions(KernelLibrary library) {
-            return new ModelOptions(maxBatch, maxSlots, kvBlocks, blockSize, storage,
-                    kvDtype != null ? kvDtype : library.kvDtype(storage));
+            return new ModelOptions(maxBatch, maxSlots, kvBlocks, blockSize, storage, library.kvDtype(storage, kvDtype));
         }
     }
 
@@ -210,7 +209,7 @@ public final class ModelRunner implements AutoCloseable {
         return model.storage();
     }
 
-    /** KV-cache elements: F32, or on the CPU the quantized weights' bf16 or int8 ({@link KernelLibrary#kvDtype}). */
+    /** KV-cache elements: the ones asked for, else F32, or BF16 on the CPU with quantized weights ({@link KernelLibrary#kvDtype}). */
     public KvDtype kvDtype() {
         return model.kvDtype();
     }

@@ -79,6 +79,8 @@ class KernelLibraryTest {
         assertEquals(KvDtype.F32, cpu.kvDtype(WeightStorage.F32));
         assertEquals(KvDtype.BF16, cpu.kvDtype(WeightStorage.BF16));
         assertEquals(KvDtype.BF16, cpu.kvDtype(WeightStorage.INT8));
+        assertEquals(KvDtype.BF16, cpu.kvDtype(WeightStorage.INT8, null), "auto");
+        assertEquals(KvDtype.INT8, cpu.kvDtype(WeightStorage.F32, KvDtype.INT8), "asked for");
         for (KvDtype kv : KvDtype.values()) {
             try (NativeModel m = cpu.createModel(TINY, new ModelOptions(2, 1, 0, 16, WeightStorage.F32, kv))) {
                 assertEquals(kv, m.kvDtype());
