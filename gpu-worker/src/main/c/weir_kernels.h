@@ -205,12 +205,13 @@ WK_API int32_t wk_test_gemm(int32_t path, int32_t dtype, float* out, const float
 WK_API int32_t wk_test_gemm_argmax(int32_t path, int32_t dtype, int32_t* argmax, const float* x, const float* w,
                                    int32_t m, int32_t n, int32_t d);
 
-// Paged attention of one query row at position n_pos - 1 against keys/values k, v (n_pos, n_kv_heads *
-// head_dim, dense) written into blocks table[0..ceil(n_pos / block_size)) of a scratch pool holding kv_dtype
-// elements (as wk_options.kv_dtype), on path `path`. q and out hold n_heads * head_dim floats.
+// Paged causal attention of the query rows at the last n_rows (1..n_pos) of n_pos positions, as one step of a
+// prompt chunk runs it, against keys/values k, v (n_pos, n_kv_heads * head_dim, dense) written into blocks
+// table[0..ceil(n_pos / block_size)) of a scratch pool holding kv_dtype elements (as wk_options.kv_dtype), on path
+// `path`. q and out hold n_rows * n_heads * head_dim floats, row by row.
 WK_API int32_t wk_test_attention(int32_t path, int32_t kv_dtype, int32_t n_heads, int32_t n_kv_heads,
-                                 int32_t head_dim, int32_t block_size, int32_t n_pos, const int32_t* table,
-                                 const float* q, const float* k, const float* v, float* out);
+                                 int32_t head_dim, int32_t block_size, int32_t n_pos, int32_t n_rows,
+                                 const int32_t* table, const float* q, const float* k, const float* v, float* out);
 
 // Stresses the CPU thread pool: n_jobs jobs of 1..max_items items each (chunks of one item), on a pool of
 // n_threads threads, every item recording which job ran it. *bad gets the number of items not run exactly

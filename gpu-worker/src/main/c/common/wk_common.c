@@ -380,10 +380,11 @@ void wk_rope_table(const wk_config* c, float* cos_sin) {
 }
 
 int32_t wk_check_test_attention(int32_t kv_dtype, int32_t n_heads, int32_t n_kv_heads, int32_t head_dim,
-                                int32_t max_head_dim, int32_t block_size, int32_t n_pos, const int32_t* table,
+                                int32_t max_head_dim, int32_t block_size, int32_t n_pos, int32_t n_rows, const int32_t* table,
                                 const float* q, const float* k, const float* v, const float* out, int32_t* n_blocks) {
     if ((kv_dtype != WK_F32 && kv_dtype != WK_BF16 && kv_dtype != WK_INT8) || !table || !q || !k || !v || !out || n_heads <= 0 || n_kv_heads <= 0 || n_heads % n_kv_heads != 0 ||
-        head_dim <= 0 || head_dim > max_head_dim || block_size <= 0 || block_size % 16 != 0 || n_pos <= 0)
+        head_dim <= 0 || head_dim > max_head_dim || block_size <= 0 || block_size % 16 != 0 || n_pos <= 0 || n_rows <= 0 ||
+        n_rows > n_pos)
         return wk_fail(WK_ERR_ARG, "wk_test_attention: bad arguments");
     *n_blocks = 0;
     for (int32_t i = 0; i < (n_pos + block_size - 1) / block_size; i++) {

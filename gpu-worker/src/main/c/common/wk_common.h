@@ -124,7 +124,7 @@ void wk_rope_table(const wk_config* cfg, float* cos_sin);
 // Validates wk_test_attention's arguments (max_head_dim: the backend's limit) and sets *n_blocks to the pool
 // size its table needs (largest block id + 1).
 int32_t wk_check_test_attention(int32_t kv_dtype, int32_t n_heads, int32_t n_kv_heads, int32_t head_dim,
-                                int32_t max_head_dim, int32_t block_size, int32_t n_pos, const int32_t* table,
+                                int32_t max_head_dim, int32_t block_size, int32_t n_pos, int32_t n_rows, const int32_t* table,
                                 const float* q, const float* k, const float* v, const float* out, int32_t* n_blocks);
 
 // Scalar reference: out[i] = sum_j w[i*n + j] * x[j], f32, in index order (never vectorized).

@@ -49,7 +49,11 @@ static inline const float* key_scales(const kv_pool* kv, const char* tile) {
     return (const float*)(tile + kv->tile_elems);
 }
 
-static inline void prefetch_bytes(const char* p, int64_t bytes) {
+// The prefetch helpers are always inlined: GCC judges a function that only prefetches to be const (no effect) and
+// deletes the calls to it that it did not inline, which left kv_prefetch empty.
+#define PREFETCH_FN static inline __attribute__((always_inline))
+
+PREFETCH_FN void prefetch_bytes(const char* p, int64_t bytes) {
     for (int64_t i = 0; i < bytes; i += 64) __builtin_prefetch(p + i, 0, 2);
 }
 
@@ -57,8 +61,8 @@ static inline void prefetch_bytes(const char* p, int64_t bytes) {
 // their use: a sequence's blocks lie anywhere in the pool, so the hardware prefetcher would start cold on each one.
 // Into L2 (prefetcht1): into L1, prefetches hold the few L1 miss buffers and stall the loads in flight (1.4x
 // slower on Zen 4).
-static inline void prefetch_positions(const kv_pool* kv, int32_t layer, const int32_t* table, int32_t kvh, int32_t p,
-                                      int32_t n) {
+PREFETCH_FN void prefetch_positions(const kv_pool* kv, int32_t layer, const int32_t* table, int32_t kvh, int32_t p,
+                                    int32_t n) {
     int64_t es = elem_bytes(kv->dtype), hd = kv->head_dim, bs = kv->block_size, j = p % bs;
     const char* tile = tile_at(kv, layer, table[p / bs], kvh);
     if (bs == 16) prefetch_bytes(tile, hd * bs * es); // the key rows of a one-chunk block are contiguous
@@ -228,81 +232,226 @@ AVX512_FN __m512 weigh16(__m512 a0, const char* vc, int64_t vrow, const float* p
     return _mm512_add_ps(a0, a1);
 }
 
+// The lanes of a head's last vector of 16 that hold its dimensions.
+AVX512_FN __mmask16 head_tail(int32_t hd) { return (__mmask16)(hd % 16 == 0 ? 0xffff : (1u << (hd % 16)) - 1); }
+
 // What a chunk's raw scores are multiplied by: 1 / sqrt(head_dim), and with int8 the positions' key scales.
 AVX512_FN __m512 chunk_scale(__m512 scale16, const float* kscales, const int es) {
     return es == 1 ? _mm512_mul_ps(scale16, _mm512_loadu_ps(kscales)) : scale16;
+}
+
+// Two 16-position chunks of a row (each within one block) from position t0: where their keys, values and int8
+// scales lie, and which of their positions the row sees (the first n of the sequence).
+typedef struct {
+    const char* keys[2];
+    const char* vals[2];
+    const float* kscales[2]; // int8: the chunk's key scales, its value scales bs further
+    int32_t valid[2];
+    __mmask16 live[2];
+} chunk_pair;
+
+AVX512_FN chunk_pair locate_pair(const kv_pool* kv, int32_t layer, const int32_t* table, int32_t kvh, int32_t t0,
+                                 int32_t n, const int es) {
+    int32_t hd = kv->head_dim, bs = kv->block_size;
+    chunk_pair c;
+    for (int k = 0; k < 2; k++) {
+        int32_t tk = t0 + 16 * k, j0 = tk % bs;
+        c.valid[k] = n - tk >= 16 ? 16 : n - tk > 0 ? n - tk : 0;
+        c.live[k] = (__mmask16)(c.valid[k] == 16 ? 0xffff : (1u << c.valid[k]) - 1);
+        const char* tile = c.valid[k] ? tile_at(kv, layer, table[tk / bs], kvh) : NULL;
+        c.keys[k] = c.valid[k] ? tile + j0 * es : NULL;
+        c.vals[k] = c.valid[k] ? tile + ((int64_t)hd * bs + (int64_t)j0 * hd) * es : NULL;
+        c.kscales[k] = es == 1 && c.valid[k] ? key_scales(kv, tile) + j0 : NULL;
+    }
+    return c;
+}
+
+// Asks for the pair after the one at t0 (a sequence's blocks lie anywhere in the pool).
+PREFETCH_FN void prefetch_next_pair(const kv_pool* kv, int32_t layer, const int32_t* table, int32_t kvh, int32_t t0,
+                                    int32_t n) {
+    if (t0 + 32 < n) prefetch_positions(kv, layer, table, kvh, t0 + 32, n);
+    if (t0 + 48 < n) prefetch_positions(kv, layer, table, kvh, t0 + 48, n);
+}
+
+// Chunk k's scaled scores of one head, -inf at the positions the row does not see.
+AVX512_FN __m512 chunk_scores(const chunk_pair* c, int k, __m512 raw, __m512 scale16, const int es) {
+    return _mm512_mask_blend_ps(c->live[k], _mm512_set1_ps(-INFINITY),
+                                _mm512_mul_ps(raw, chunk_scale(scale16, c->kscales[k], es)));
+}
+
+// Folds one head's scores of a pair into its running max and sum (rescaling its output o when the max rises) and
+// leaves the pair's value weights in pt[32] (int8: times each position's value scale).
+AVX512_FN void softmax_pair(const chunk_pair* c, __m512 s0, __m512 s1, float* max, float* sum, float* o, int32_t hd,
+                            int32_t bs, float* pt, const int es) {
+    int32_t nv = (hd + 15) / 16;
+    __mmask16 tail = head_tail(hd);
+    float cmax = _mm512_reduce_max_ps(_mm512_max_ps(s0, s1));
+    if (cmax > *max) { // a new max: what was summed so far shrinks by exp(old - new)
+        float a = expf(*max - cmax);
+        __m512 av = _mm512_set1_ps(a);
+        *sum *= a;
+        for (int32_t v = 0; v < nv; v++) {
+            __mmask16 mk = v == nv - 1 ? tail : 0xffff;
+            _mm512_mask_storeu_ps(o + 16 * v, mk, _mm512_mul_ps(av, _mm512_maskz_loadu_ps(mk, o + 16 * v)));
+        }
+        *max = cmax;
+    }
+    __m512 m = _mm512_set1_ps(*max);
+    __m512 p0 = _mm512_maskz_mov_ps(c->live[0], exp512(_mm512_sub_ps(s0, m)));
+    __m512 p1 = _mm512_maskz_mov_ps(c->live[1], exp512(_mm512_sub_ps(s1, m)));
+    *sum += _mm512_reduce_add_ps(_mm512_add_ps(p0, p1));
+    _mm512_storeu_ps(pt, es == 1 ? _mm512_mul_ps(p0, _mm512_loadu_ps(c->kscales[0] + bs)) : p0);
+    _mm512_storeu_ps(pt + 16, es == 1 && c->valid[1] ? _mm512_mul_ps(p1, _mm512_loadu_ps(c->kscales[1] + bs)) : p1);
+}
+
+// One row's pairs from position t0 on (a multiple of 32) to its end n, every head of the group: out, max and sum
+// carry each head's running state.
+AVX512_FN void row_pairs(const kv_pool* kv, int32_t layer, const int32_t* table, int32_t t0, int32_t n, int32_t kvh,
+                         int32_t group, const float* q, float scale, float* out, float* max, float* sum, const int es) {
+    int32_t hd = kv->head_dim, bs = kv->block_size, nv = (hd + 15) / 16;
+    int64_t krow = bs * es, vrow = hd * es; // bytes from one key dimension / value position to the next
+    __mmask16 tail = head_tail(hd);
+    const __m512 scale16 = _mm512_set1_ps(scale);
+    for (; t0 < n; t0 += 32) {
+        chunk_pair c = locate_pair(kv, layer, table, kvh, t0, n, es);
+        prefetch_next_pair(kv, layer, table, kvh, t0, n);
+        for (int32_t h = 0; h < group; h++) {
+            const float* qh = q + (int64_t)h * hd;
+            float* o = out + (int64_t)h * hd;
+            __m512 s0 = chunk_scores(&c, 0, scores16(c.keys[0], krow, qh, hd, es), scale16, es);
+            __m512 s1 = c.valid[1] ? chunk_scores(&c, 1, scores16(c.keys[1], krow, qh, hd, es), scale16, es)
+                                   : _mm512_set1_ps(-INFINITY);
+            float pt[32];
+            softmax_pair(&c, s0, s1, &max[h], &sum[h], o, hd, bs, pt, es);
+            for (int32_t v = 0; v < nv; v++) {
+                __mmask16 mk = v == nv - 1 ? tail : 0xffff;
+                __m512 acc = weigh16(_mm512_maskz_loadu_ps(mk, o + 16 * v), c.vals[0] + 16 * v * es, vrow, pt,
+                                     c.valid[0], mk, es);
+                if (c.valid[1]) // a chain of its own
+                    acc = _mm512_add_ps(acc, weigh16(_mm512_setzero_ps(), c.vals[1] + 16 * v * es, vrow, pt + 16,
+                                                     c.valid[1], mk, es));
+                _mm512_mask_storeu_ps(o + 16 * v, mk, acc);
+            }
+        }
+    }
+}
+
+AVX512_FN void start_heads(float* out, float* max, float* sum, int32_t group, int32_t hd) {
+    for (int32_t h = 0; h < group; h++) max[h] = -INFINITY, sum[h] = 0.0f;
+    memset(out, 0, (size_t)group * hd * sizeof(float));
+}
+
+AVX512_FN void finish_heads(float* out, const float* sum, int32_t group, int32_t hd) {
+    int32_t nv = (hd + 15) / 16;
+    __mmask16 tail = head_tail(hd);
+    for (int32_t h = 0; h < group; h++) {
+        __m512 inv = _mm512_set1_ps(1.0f / sum[h]);
+        for (int32_t v = 0; v < nv; v++) {
+            float* o = out + (int64_t)h * hd + 16 * v;
+            __mmask16 mk = v == nv - 1 ? tail : 0xffff;
+            _mm512_mask_storeu_ps(o, mk, _mm512_mul_ps(inv, _mm512_maskz_loadu_ps(mk, o)));
+        }
+    }
 }
 
 // Positions in pairs of 16-position chunks (each within one block): the two chunks' scores are independent chains,
 // and the max, the exp, the sum and a rescale are paid once per 32 positions instead of once per 16.
 AVX512_FN void attend_avx512_body(const kv_pool* kv, int32_t layer, const int32_t* table, int32_t pos, int32_t kvh,
                                   int32_t group, const float* q, float scale, float* out, const int es) {
-    int32_t hd = kv->head_dim, bs = kv->block_size, n = pos + 1, nv = (hd + 15) / 16;
-    int64_t krow = bs * es, vrow = hd * es; // bytes from one key dimension / value position to the next
-    __mmask16 tail = (__mmask16)(hd % 16 == 0 ? 0xffff : (1u << (hd % 16)) - 1);
-    const __m512 none = _mm512_set1_ps(-INFINITY), scale16 = _mm512_set1_ps(scale);
     float max[group], sum[group];
-    for (int32_t h = 0; h < group; h++) max[h] = -INFINITY, sum[h] = 0.0f;
-    memset(out, 0, (size_t)group * hd * sizeof(float));
-    for (int32_t t0 = 0; t0 < n; t0 += 32) {
-        const char *keys[2], *vals[2];
-        const float* kscales[2] = {NULL, NULL}; // int8: the chunk's key scales, its value scales bs further
-        int32_t valid[2];
-        __mmask16 live[2];
-        for (int k = 0; k < 2; k++) {
-            int32_t tk = t0 + 16 * k, j0 = tk % bs;
-            valid[k] = n - tk >= 16 ? 16 : n - tk > 0 ? n - tk : 0;
-            live[k] = (__mmask16)(valid[k] == 16 ? 0xffff : (1u << valid[k]) - 1);
-            const char* tile = valid[k] ? tile_at(kv, layer, table[tk / bs], kvh) : NULL;
-            keys[k] = valid[k] ? tile + j0 * es : NULL;
-            vals[k] = valid[k] ? tile + ((int64_t)hd * bs + (int64_t)j0 * hd) * es : NULL;
-            if (es == 1 && valid[k]) kscales[k] = key_scales(kv, tile) + j0;
-            if (tk + 32 < n) prefetch_positions(kv, layer, table, kvh, tk + 32, n); // the next pair
+    start_heads(out, max, sum, group, kv->head_dim);
+    row_pairs(kv, layer, table, 0, pos + 1, kvh, group, q, scale, out, max, sum, es);
+    finish_heads(out, sum, group, kv->head_dim);
+}
+
+// ----------------------------------------------------------------------------
+// AVX-512, ROW_TILE rows of one sequence at once (a prompt chunk): the pairs every row of the tile sees whole are
+// read once for all of them. Each row's sums are formed exactly as attend_avx512_body forms them, in the same order
+// (the loads are shared, not the arithmetic), so a row's output does not depend on the rows beside it.
+
+#define ROW_TILE ATTEND_ROWS_TILE // 4 x 4 chains of scores stay in registers beside the shared loads
+
+// scores16 of ROW_TILE query heads (qh[r]): each key vector loaded once.
+AVX512_FN void scores16_rows(const char* keys, int64_t krow, const float* const* qh, int32_t hd, __m512* out,
+                             const int es) {
+    __m512 acc[ROW_TILE][4];
+    for (int r = 0; r < ROW_TILE; r++)
+        for (int u = 0; u < 4; u++) acc[r][u] = _mm512_setzero_ps();
+    int32_t i = 0;
+    for (; i + 4 <= hd; i += 4)
+        for (int u = 0; u < 4; u++) {
+            __m512 k = load16(keys + (i + u) * krow, es);
+            for (int r = 0; r < ROW_TILE; r++) acc[r][u] = _mm512_fmadd_ps(_mm512_set1_ps(qh[r][i + u]), k, acc[r][u]);
         }
+    for (; i < hd; i++) {
+        __m512 k = load16(keys + i * krow, es);
+        for (int r = 0; r < ROW_TILE; r++) acc[r][0] = _mm512_fmadd_ps(_mm512_set1_ps(qh[r][i]), k, acc[r][0]);
+    }
+    for (int r = 0; r < ROW_TILE; r++)
+        out[r] = _mm512_add_ps(_mm512_add_ps(acc[r][0], acc[r][1]), _mm512_add_ps(acc[r][2], acc[r][3]));
+}
+
+// weigh16 over a whole chunk for ROW_TILE rows (weights pt[r]): each value vector loaded once.
+AVX512_FN void weigh16_rows(__m512* acc, const char* vc, int64_t vrow, const float* const* pt, __mmask16 mk,
+                            const int es) {
+    __m512 a1[ROW_TILE];
+    for (int r = 0; r < ROW_TILE; r++) a1[r] = _mm512_setzero_ps();
+    for (int32_t t = 0; t < 16; t += 2) {
+        __m512 v0 = load16m(vc + t * vrow, mk, es), v1 = load16m(vc + (t + 1) * vrow, mk, es);
+        for (int r = 0; r < ROW_TILE; r++) {
+            acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(pt[r][t]), v0, acc[r]);
+            a1[r] = _mm512_fmadd_ps(_mm512_set1_ps(pt[r][t + 1]), v1, a1[r]);
+        }
+    }
+    for (int r = 0; r < ROW_TILE; r++) acc[r] = _mm512_add_ps(acc[r], a1[r]);
+}
+
+// ROW_TILE consecutive rows at positions pos0, pos0 + 1, ...: row r's q and out at q + r * ld_q, out + r * ld_out.
+AVX512_FN void attend_tile_avx512_body(const kv_pool* kv, int32_t layer, const int32_t* table, int32_t pos0,
+                                       int32_t kvh, int32_t group, const float* q, int64_t ld_q, float scale,
+                                       float* out, int64_t ld_out, const int es) {
+    int32_t hd = kv->head_dim, bs = kv->block_size, nv = (hd + 15) / 16, whole = (pos0 + 1) / 32 * 32;
+    int64_t krow = bs * es, vrow = hd * es;
+    __mmask16 tail = head_tail(hd);
+    const __m512 scale16 = _mm512_set1_ps(scale);
+    float max[ROW_TILE][group], sum[ROW_TILE][group];
+    for (int r = 0; r < ROW_TILE; r++) start_heads(out + r * ld_out, max[r], sum[r], group, hd);
+    for (int32_t t0 = 0; t0 < whole; t0 += 32) { // pairs every row sees whole
+        chunk_pair c = locate_pair(kv, layer, table, kvh, t0, t0 + 32, es);
+        prefetch_next_pair(kv, layer, table, kvh, t0, pos0 + ROW_TILE);
         for (int32_t h = 0; h < group; h++) {
-            const float* qh = q + (int64_t)h * hd;
-            float* o = out + (int64_t)h * hd;
-            __m512 s0 = _mm512_mask_blend_ps(live[0], none, _mm512_mul_ps(scores16(keys[0], krow, qh, hd, es),
-                                                                          chunk_scale(scale16, kscales[0], es)));
-            __m512 s1 = valid[1] ? _mm512_mask_blend_ps(live[1], none, _mm512_mul_ps(scores16(keys[1], krow, qh, hd, es),
-                                                                                     chunk_scale(scale16, kscales[1], es)))
-                                 : none;
-            float cmax = _mm512_reduce_max_ps(_mm512_max_ps(s0, s1));
-            if (cmax > max[h]) { // a new max: what was summed so far shrinks by exp(old - new)
-                float a = expf(max[h] - cmax);
-                __m512 av = _mm512_set1_ps(a);
-                sum[h] *= a;
-                for (int32_t c = 0; c < nv; c++) {
-                    __mmask16 mk = c == nv - 1 ? tail : 0xffff;
-                    _mm512_mask_storeu_ps(o + 16 * c, mk, _mm512_mul_ps(av, _mm512_maskz_loadu_ps(mk, o + 16 * c)));
+            const float* qh[ROW_TILE];
+            const float* ptr[ROW_TILE];
+            float pt[ROW_TILE][32];
+            __m512 s0[ROW_TILE], s1[ROW_TILE];
+            for (int r = 0; r < ROW_TILE; r++) qh[r] = q + r * ld_q + (int64_t)h * hd, ptr[r] = pt[r];
+            scores16_rows(c.keys[0], krow, qh, hd, s0, es);
+            scores16_rows(c.keys[1], krow, qh, hd, s1, es);
+            for (int r = 0; r < ROW_TILE; r++)
+                softmax_pair(&c, chunk_scores(&c, 0, s0[r], scale16, es), chunk_scores(&c, 1, s1[r], scale16, es),
+                             &max[r][h], &sum[r][h], out + r * ld_out + (int64_t)h * hd, hd, bs, pt[r], es);
+            for (int32_t v = 0; v < nv; v++) {
+                __mmask16 mk = v == nv - 1 ? tail : 0xffff;
+                __m512 acc[ROW_TILE], second[ROW_TILE];
+                for (int r = 0; r < ROW_TILE; r++) {
+                    acc[r] = _mm512_maskz_loadu_ps(mk, out + r * ld_out + (int64_t)h * hd + 16 * v);
+                    second[r] = _mm512_setzero_ps();
                 }
-                max[h] = cmax;
-            }
-            __m512 m = _mm512_set1_ps(max[h]);
-            __m512 p0 = _mm512_maskz_mov_ps(live[0], exp512(_mm512_sub_ps(s0, m)));
-            __m512 p1 = _mm512_maskz_mov_ps(live[1], exp512(_mm512_sub_ps(s1, m)));
-            sum[h] += _mm512_reduce_add_ps(_mm512_add_ps(p0, p1));
-            float pt[32]; // the weights of the values (int8: times each position's value scale)
-            _mm512_storeu_ps(pt, es == 1 ? _mm512_mul_ps(p0, _mm512_loadu_ps(kscales[0] + bs)) : p0);
-            _mm512_storeu_ps(pt + 16, es == 1 && valid[1] ? _mm512_mul_ps(p1, _mm512_loadu_ps(kscales[1] + bs)) : p1);
-            for (int32_t c = 0; c < nv; c++) {
-                __mmask16 mk = c == nv - 1 ? tail : 0xffff;
-                __m512 acc = weigh16(_mm512_maskz_loadu_ps(mk, o + 16 * c), vals[0] + 16 * c * es, vrow, pt, valid[0],
-                                     mk, es);
-                if (valid[1]) // a chain of its own
-                    acc = _mm512_add_ps(acc, weigh16(_mm512_setzero_ps(), vals[1] + 16 * c * es, vrow, pt + 16,
-                                                     valid[1], mk, es));
-                _mm512_mask_storeu_ps(o + 16 * c, mk, acc);
+                weigh16_rows(acc, c.vals[0] + 16 * v * es, vrow, ptr, mk, es);
+                for (int r = 0; r < ROW_TILE; r++) ptr[r] = pt[r] + 16;
+                weigh16_rows(second, c.vals[1] + 16 * v * es, vrow, ptr, mk, es);
+                for (int r = 0; r < ROW_TILE; r++) {
+                    ptr[r] = pt[r];
+                    float* o = out + r * ld_out + (int64_t)h * hd + 16 * v;
+                    _mm512_mask_storeu_ps(o, mk, _mm512_add_ps(acc[r], second[r]));
+                }
             }
         }
     }
-    for (int32_t h = 0; h < group; h++) {
-        __m512 inv = _mm512_set1_ps(1.0f / sum[h]);
-        for (int32_t c = 0; c < nv; c++) {
-            float* o = out + (int64_t)h * hd + 16 * c;
-            __mmask16 mk = c == nv - 1 ? tail : 0xffff;
-            _mm512_mask_storeu_ps(o, mk, _mm512_mul_ps(inv, _mm512_maskz_loadu_ps(mk, o)));
-        }
+    for (int r = 0; r < ROW_TILE; r++) { // the rest, each row on its own
+        float* o = out + r * ld_out;
+        row_pairs(kv, layer, table, whole, pos0 + r + 1, kvh, group, q + r * ld_q, scale, o, max[r], sum[r], es);
+        finish_heads(o, sum[r], group, hd);
     }
 }
 
@@ -311,6 +460,14 @@ A512 static void attend_avx512(const kv_pool* kv, int32_t layer, const int32_t* 
     if (kv->dtype == WK_INT8) attend_avx512_body(kv, layer, table, pos, kvh, group, q, scale, out, 1);
     else if (kv->dtype == WK_BF16) attend_avx512_body(kv, layer, table, pos, kvh, group, q, scale, out, 2);
     else attend_avx512_body(kv, layer, table, pos, kvh, group, q, scale, out, 4);
+}
+
+A512 static void attend_tile_avx512(const kv_pool* kv, int32_t layer, const int32_t* table, int32_t pos0, int32_t kvh,
+                                    int32_t group, const float* q, int64_t ld_q, float scale, float* out, int64_t ld_out) {
+    int32_t es = elem_bytes(kv->dtype);
+    if (es == 1) attend_tile_avx512_body(kv, layer, table, pos0, kvh, group, q, ld_q, scale, out, ld_out, 1);
+    else if (es == 2) attend_tile_avx512_body(kv, layer, table, pos0, kvh, group, q, ld_q, scale, out, ld_out, 2);
+    else attend_tile_avx512_body(kv, layer, table, pos0, kvh, group, q, ld_q, scale, out, ld_out, 4);
 }
 
 // ----------------------------------------------------------------------------
@@ -419,4 +576,14 @@ void attend(int32_t path, const kv_pool* kv, int32_t layer, const int32_t* table
     if (simd_has_avx512(path)) attend_avx512(kv, layer, table, pos, kvh, group, q, scale, out);
     else if (path == SIMD_AVX2) attend_avx2(kv, layer, table, pos, kvh, group, q, scale, out);
     else attend_scalar(kv, layer, table, pos, kvh, group, q, scale, out);
+}
+
+void attend_rows(int32_t path, const kv_pool* kv, int32_t layer, const int32_t* table, int32_t pos0, int32_t n_rows,
+                 int32_t kvh, int32_t group, const float* q, int64_t ld_q, float scale, float* out, int64_t ld_out) {
+    int32_t r = 0;
+    if (simd_has_avx512(path))
+        for (; r + ROW_TILE <= n_rows; r += ROW_TILE)
+            attend_tile_avx512(kv, layer, table, pos0 + r, kvh, group, q + r * ld_q, ld_q, scale, out + r * ld_out,
+                               ld_out);
+    for (; r < n_rows; r++) attend(path, kv, layer, table, pos0 + r, kvh, group, q + r * ld_q, scale, out + r * ld_out);
 }

@@ -50,4 +50,13 @@ void kv_prefetch(const kv_pool* kv, int32_t layer, const int32_t* table, int32_t
 void attend(int32_t path, const kv_pool* kv, int32_t layer, const int32_t* table, int32_t pos, int32_t kvh,
             int32_t group, const float* q, float scale, float* out);
 
+#define ATTEND_ROWS_TILE 4 // rows attend_rows serves together on AVX-512
+
+// attend for n_rows consecutive positions pos0, pos0 + 1, ... of one sequence (a prompt chunk, its keys and values
+// all written): row r's q and out at q + r * ld_q and out + r * ld_out. Each row's output is bit for bit what attend
+// gives it alone. On AVX-512 the positions that ATTEND_ROWS_TILE rows all see are read once for all of them: in a
+// prompt the same keys and values are otherwise streamed again for every row.
+void attend_rows(int32_t path, const kv_pool* kv, int32_t layer, const int32_t* table, int32_t pos0, int32_t n_rows,
+                 int32_t kvh, int32_t group, const float* q, int64_t ld_q, float scale, float* out, int64_t ld_out);
+
 #endif // WK_ATTENTION_H

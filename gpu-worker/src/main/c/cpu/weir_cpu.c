@@ -54,6 +54,7 @@ struct wk_model {
     void* gemm_scratch;     // the products' activations converted to the weights' arithmetic (bf16 pairs, int8)
     float* panel_max;       // (max_batch, vocab / 32) greedy-only steps: the LM head's per-panel maxima
     int32_t* panel_arg;     // ... and their columns (gemm_argmax)
+    int32_t* runs;          // (max_batch + 1) a step's runs of rows for attention: run i is rows runs[i] .. runs[i + 1]
 };
 
 static float* alloc_f32(int64_t n) { return wk_alloc_huge((size_t)(n > 0 ? n : 1) * sizeof(float)); }
@@ -77,6 +78,7 @@ static void free_model(wk_model* m) {
                      m->hb, m->gemm_scratch, m->panel_max};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) free(bufs[i]);
     free(m->panel_arg);
+    free(m->runs);
     wk_state_free(&m->st);
     free(m);
 }
@@ -133,8 +135,9 @@ static int32_t build_model(wk_model* m) {
     m->gemm_scratch = wk_alloc_huge((size_t)gemm_scratch_bytes(widest > q_dim ? widest : q_dim, (int32_t)B));
     m->panel_max = alloc_f32(B * m->lm_head.n_panels);
     m->panel_arg = malloc((size_t)(B * m->lm_head.n_panels) * sizeof(int32_t));
+    m->runs = malloc((size_t)(B + 1) * sizeof(int32_t));
     if ((!c->tied_embeddings && !m->embeddings) || !m->attn_norm || !m->ffn_norm || !m->final_norm || !m->rope || !m->x ||
-        !m->xb || !m->qkv_out || !m->ao || !m->hb || !m->gemm_scratch || !m->panel_max || !m->panel_arg)
+        !m->xb || !m->qkv_out || !m->ao || !m->hb || !m->gemm_scratch || !m->panel_max || !m->panel_arg || !m->runs)
         return wk_fail(WK_ERR_NOMEM, "wk_model_create: out of memory for weights and activations");
     wk_rope_table(c, m->rope);
     split_rope_table(m->rope, c->max_seq_len, c->head_dim);
@@ -212,11 +215,23 @@ static int one_row_per_sequence(const wk_batch* b) {
     return 1;
 }
 
-// Attention of one layer, one (row, kv head) per item, in two steps: RoPE on the query heads of the kv head's
-// group and on its key, the key and value into the row's block; then the group's heads over the row's positions.
-// Every row's write must precede the attention of the later rows of its sequence (a prompt chunk), so then the
-// writes run as a job of their own first. With one row per sequence (decode), an item does both for its row at
-// once: the positions a row reads are its sequence's, and the only one of them written in this step is its own.
+// Splits the step's rows into runs for attention: up to ATTEND_ROWS_TILE rows of one sequence at consecutive
+// positions (a prompt chunk's rows, which attend_rows serves together), else single rows. Returns the count.
+static int32_t split_runs(const wk_batch* b, int32_t* runs) {
+    int32_t n = 0;
+    for (int32_t r = 0; r < b->n_rows; r++)
+        if (r == 0 || r - runs[n - 1] == ATTEND_ROWS_TILE || b->tables[r] != b->tables[r - 1] ||
+            b->positions[r] != b->positions[r - 1] + 1)
+            runs[n++] = r;
+    runs[n] = b->n_rows;
+    return n;
+}
+
+// Attention of one layer, one (run of rows, kv head) per item, in two steps: RoPE on the query heads of the kv
+// head's group and on its key, the key and value into the row's block; then the group's heads over the rows'
+// positions. Every row's write must precede the attention of the later rows of its sequence (a prompt chunk), so
+// then the writes run as a job of their own first. With one row per sequence (decode), an item does both for its
+// row at once: the positions a row reads are its sequence's, and the only one of them written in this step is its own.
 typedef struct {
     const wk_model* m;
     const wk_batch* b;
@@ -230,25 +245,30 @@ static void attention_range(void* ctx, int64_t start, int64_t end, int32_t tid) 
     const attention_job* j = ctx;
     const wk_model* m = j->m;
     const wk_config* c = &m->st.cfg;
+    const int32_t* runs = m->runs;
     int32_t hd = c->head_dim, group = c->n_heads / c->n_kv_heads, q_dim = m->st.q_dim, kv_dim = m->st.kv_dim;
     int32_t ld = q_dim + 2 * kv_dim, bs = m->st.opts.block_size;
     float scale = 1.0f / sqrtf((float)hd);
     for (int64_t item = start; item < end; item++) {
-        int32_t r = (int32_t)(item / c->n_kv_heads), g = (int32_t)(item % c->n_kv_heads), pos = j->b->positions[r];
-        float* q = m->qkv_out + (int64_t)r * ld + (int64_t)g * group * hd;
-        if (j->store) {
-            float* k = m->qkv_out + (int64_t)r * ld + q_dim + (int64_t)g * hd;
-            rope_heads(m, q, group, pos);
-            rope_heads(m, k, 1, pos);
-            kv_write(m->path, &m->kv, j->layer, j->b->tables[r][pos / bs], pos % bs, g, k, k + kv_dim);
-        }
+        int32_t run = (int32_t)(item / c->n_kv_heads), g = (int32_t)(item % c->n_kv_heads);
+        int32_t r0 = runs[run], rows = runs[run + 1] - r0;
+        float* q = m->qkv_out + (int64_t)r0 * ld + (int64_t)g * group * hd;
+        if (j->store)
+            for (int32_t r = r0; r < r0 + rows; r++) {
+                int32_t pos = j->b->positions[r];
+                float* qr = m->qkv_out + (int64_t)r * ld + (int64_t)g * group * hd;
+                float* k = m->qkv_out + (int64_t)r * ld + q_dim + (int64_t)g * hd;
+                rope_heads(m, qr, group, pos);
+                rope_heads(m, k, 1, pos);
+                kv_write(m->path, &m->kv, j->layer, j->b->tables[r][pos / bs], pos % bs, g, k, k + kv_dim);
+            }
         if (j->attend && item + 1 < end) { // the next item's blocks lie elsewhere
-            int32_t rn = (int32_t)((item + 1) / c->n_kv_heads), gn = (int32_t)((item + 1) % c->n_kv_heads);
+            int32_t rn = runs[(item + 1) / c->n_kv_heads], gn = (int32_t)((item + 1) % c->n_kv_heads);
             kv_prefetch(&m->kv, j->layer, j->b->tables[rn], j->b->positions[rn], gn);
         }
         if (j->attend)
-            attend(m->path, &m->kv, j->layer, j->b->tables[r], pos, g, group, q, scale,
-                   m->ao + (int64_t)r * q_dim + (int64_t)g * group * hd);
+            attend_rows(m->path, &m->kv, j->layer, j->b->tables[r0], j->b->positions[r0], rows, g, group, q, ld, scale,
+                        m->ao + (int64_t)r0 * q_dim + (int64_t)g * group * hd, q_dim);
     }
 }
 
@@ -303,17 +323,17 @@ int32_t wk_backend_step(void* model, const wk_batch* b, float* logits) {
     int32_t path = m->path, qkv_n = q_dim + 2 * kv_dim;
     pool* p = &m->pool;
 
-    int32_t fused = one_row_per_sequence(b);
+    int32_t fused = one_row_per_sequence(b), n_runs = split_runs(b, m->runs);
     embed(m, b);
     for (int32_t l = 0; l < c->n_layers; l++) {
         rmsnorm(m->xb, m->x, m->attn_norm + (int64_t)l * dim, B, dim, c->rms_eps);
         gemm(p, path, &m->qkv[l], m->xb, dim, B, m->qkv_out, qkv_n, qkv_n, EPI_STORE, m->gemm_scratch);
         if (!fused) {
             attention_job writes = {m, b, l, 1, 0};
-            pool_run(p, (int64_t)B * c->n_kv_heads, attention_range, &writes);
+            pool_run(p, (int64_t)n_runs * c->n_kv_heads, attention_range, &writes);
         }
         attention_job aj = {m, b, l, fused, 1};
-        pool_run(p, (int64_t)B * c->n_kv_heads, attention_range, &aj);
+        pool_run(p, (int64_t)n_runs * c->n_kv_heads, attention_range, &aj);
         gemm(p, path, &m->wo[l], m->ao, q_dim, B, m->x, dim, dim, EPI_ADD, m->gemm_scratch);
 
         rmsnorm(m->xb, m->x, m->ffn_norm + (int64_t)l * dim, B, dim, c->rms_eps);
@@ -660,10 +680,10 @@ WK_API int32_t wk_test_matmul(int32_t path, float* out, const float* x, const fl
 }
 
 WK_API int32_t wk_test_attention(int32_t path, int32_t kv_dtype, int32_t n_heads, int32_t n_kv_heads, int32_t head_dim,
-                                 int32_t block_size, int32_t n_pos, const int32_t* table, const float* q, const float* k,
-                                 const float* v, float* out) {
+                                 int32_t block_size, int32_t n_pos, int32_t n_rows, const int32_t* table, const float* q,
+                                 const float* k, const float* v, float* out) {
     int32_t n_blocks, rc = wk_check_test_attention(kv_dtype, n_heads, n_kv_heads, head_dim, INT32_MAX, block_size, n_pos,
-                                                   table, q, k, v, out, &n_blocks);
+                                                   n_rows, table, q, k, v, out, &n_blocks);
     if (rc == WK_OK) rc = check_path("wk_test_attention", path);
     if (rc != WK_OK) return rc;
     kv_pool kv;
@@ -674,9 +694,10 @@ WK_API int32_t wk_test_attention(int32_t path, int32_t kv_dtype, int32_t n_heads
         for (int32_t g = 0; g < n_kv_heads; g++)
             kv_write(path, &kv, 0, table[t / block_size], t % block_size, g, k + (int64_t)t * kv_dim + (int64_t)g * head_dim,
                      v + (int64_t)t * kv_dim + (int64_t)g * head_dim);
+    int64_t q_dim = (int64_t)n_heads * head_dim;
     for (int32_t g = 0; g < n_kv_heads; g++)
-        attend(path, &kv, 0, table, n_pos - 1, g, group, q + (int64_t)g * group * head_dim, 1.0f / sqrtf((float)head_dim),
-               out + (int64_t)g * group * head_dim);
+        attend_rows(path, &kv, 0, table, n_pos - n_rows, n_rows, g, group, q + (int64_t)g * group * head_dim, q_dim,
+                    1.0f / sqrtf((float)head_dim), out + (int64_t)g * group * head_dim, q_dim);
     kv_pool_free(&kv);
     return WK_OK;
 }

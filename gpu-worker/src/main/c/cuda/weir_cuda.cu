@@ -718,11 +718,11 @@ WK_API int32_t wk_test_matmul(int32_t path, float* out, const float* x, const fl
 }
 
 WK_API int32_t wk_test_attention(int32_t path, int32_t kv_dtype, int32_t n_heads, int32_t n_kv_heads, int32_t head_dim,
-                                 int32_t block_size, int32_t n_pos, const int32_t* table, const float* q, const float* k,
-                                 const float* v, float* out) {
-    int32_t n_blocks, kv_dim = n_kv_heads * head_dim, last = n_pos - 1;
-    int32_t rc = wk_check_test_attention(kv_dtype, n_heads, n_kv_heads, head_dim, MAX_HEAD_DIM, block_size, n_pos, table, q,
-                                         k, v, out, &n_blocks);
+                                 int32_t block_size, int32_t n_pos, int32_t n_rows, const int32_t* table, const float* q,
+                                 const float* k, const float* v, float* out) {
+    int32_t n_blocks, kv_dim = n_kv_heads * head_dim;
+    int32_t rc = wk_check_test_attention(kv_dtype, n_heads, n_kv_heads, head_dim, MAX_HEAD_DIM, block_size, n_pos, n_rows,
+                                         table, q, k, v, out, &n_blocks);
     if (rc != WK_OK) return rc;
     if (kv_dtype != WK_F32) return wk_fail(WK_ERR_UNSUPPORTED, "wk_test_attention: the cuda KV cache is f32 only");
     if (path != 1) return wk_fail(WK_ERR_ARG, "wk_test_attention: unknown path %d (cuda has 1)", path);
@@ -735,16 +735,17 @@ WK_API int32_t wk_test_attention(int32_t path, int32_t kv_dtype, int32_t n_heads
     if (e == cudaSuccess) e = cudaMalloc((void**)&vc, cache * 4);
     if (e == cudaSuccess) e = cudaMalloc((void**)&dk, (size_t)n_pos * kv_dim * 4);
     if (e == cudaSuccess) e = cudaMalloc((void**)&dv, (size_t)n_pos * kv_dim * 4);
-    if (e == cudaSuccess) e = cudaMalloc((void**)&dq, (size_t)n_heads * head_dim * 4);
-    if (e == cudaSuccess) e = cudaMalloc((void**)&dout, (size_t)n_heads * head_dim * 4);
-    if (e == cudaSuccess) e = cudaMalloc((void**)&att, (size_t)n_heads * n_pos * 4);
+    size_t q_bytes = (size_t)n_rows * n_heads * head_dim * 4;
+    if (e == cudaSuccess) e = cudaMalloc((void**)&dq, q_bytes);
+    if (e == cudaSuccess) e = cudaMalloc((void**)&dout, q_bytes);
+    if (e == cudaSuccess) e = cudaMalloc((void**)&att, (size_t)n_rows * n_heads * n_pos * 4);
     if (e == cudaSuccess) e = cudaMalloc((void**)&dtab, (size_t)n_tab * 4);
     if (e == cudaSuccess) e = cudaMalloc((void**)&dpos, (size_t)n_pos * 4);
     if (e == cudaSuccess) e = cudaMemset(kc, 0xff, cache * 4); // NaN where nothing was written
     if (e == cudaSuccess) e = cudaMemset(vc, 0xff, cache * 4);
     if (e == cudaSuccess) e = cudaMemcpy(dk, k, (size_t)n_pos * kv_dim * 4, cudaMemcpyHostToDevice);
     if (e == cudaSuccess) e = cudaMemcpy(dv, v, (size_t)n_pos * kv_dim * 4, cudaMemcpyHostToDevice);
-    if (e == cudaSuccess) e = cudaMemcpy(dq, q, (size_t)n_heads * head_dim * 4, cudaMemcpyHostToDevice);
+    if (e == cudaSuccess) e = cudaMemcpy(dq, q, q_bytes, cudaMemcpyHostToDevice);
     if (e == cudaSuccess) e = cudaMemcpy(dtab, table, (size_t)n_tab * 4, cudaMemcpyHostToDevice);
     if (e == cudaSuccess) {
         int32_t* pos = (int32_t*)malloc((size_t)n_pos * 4);
@@ -756,13 +757,12 @@ WK_API int32_t wk_test_attention(int32_t path, int32_t kv_dtype, int32_t n_heads
         kv_write_kernel<<<n_pos, THREADS>>>(kc, vc, dk, dv, dtab, 0, dpos, 0, n_blocks, block_size, kv_dim);
         e = cudaGetLastError();
     }
-    if (e == cudaSuccess) e = cudaMemcpy(dpos, &last, 4, cudaMemcpyHostToDevice);
-    if (e == cudaSuccess) {
-        attention_kernel<<<dim3(n_heads, 1), THREADS>>>(dout, att, dq, kc, vc, dtab, 0, dpos, 0, n_blocks, block_size, n_pos,
-                                                        n_heads, n_kv_heads, head_dim);
+    if (e == cudaSuccess) { // the query rows: the last n_rows positions (dpos holds 0..n_pos-1)
+        attention_kernel<<<dim3(n_heads, n_rows), THREADS>>>(dout, att, dq, kc, vc, dtab, 0, dpos + (n_pos - n_rows), 0,
+                                                             n_blocks, block_size, n_pos, n_heads, n_kv_heads, head_dim);
         e = cudaGetLastError();
     }
-    if (e == cudaSuccess) e = cudaMemcpy(out, dout, (size_t)n_heads * head_dim * 4, cudaMemcpyDeviceToHost);
+    if (e == cudaSuccess) e = cudaMemcpy(out, dout, q_bytes, cudaMemcpyDeviceToHost);
     float* bufs[] = {kc, vc, dk, dv, dq, dout, att};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) cudaFree(bufs[i]);
     cudaFree(dtab);

@@ -245,20 +245,21 @@ public final class KernelLibrary {
     }
 
     /**
-     * Test hook {@code wk_test_attention}: paged attention of one query (at position nPos-1) over dense keys and
-     * values {@code k}, {@code v} ({@code nPos × nKvHeads·headDim}) stored as {@code kvDtype} in the blocks
-     * {@code table}. False when this machine cannot run the path or this backend has no such KV cache.
+     * Test hook {@code wk_test_attention}: paged causal attention of the queries at the last {@code nRows} of
+     * {@code nPos} positions (a prompt chunk's rows; {@code q} and {@code out} hold {@code nRows × nHeads·headDim})
+     * over dense keys and values {@code k}, {@code v} ({@code nPos × nKvHeads·headDim}) stored as {@code kvDtype} in
+     * the blocks {@code table}. False when this machine cannot run the path or this backend has no such KV cache.
      */
     public boolean testAttention(int path, KvDtype kvDtype, int nHeads, int nKvHeads, int headDim, int blockSize, int nPos,
-            int[] table, float[] q, float[] k, float[] v, float[] out) {
+            int nRows, int[] table, float[] q, float[] k, float[] v, float[] out) {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment o = arena.allocate(JAVA_FLOAT, (long) nHeads * headDim);
+            MemorySegment o = arena.allocate(JAVA_FLOAT, (long) nRows * nHeads * headDim);
             int rc = (int) WeirNative.wk_test_attention.HANDLE.invokeExact(testAttention, path, kvDtype.code(), nHeads,
-                    nKvHeads, headDim, blockSize, nPos, arena.allocateFrom(JAVA_INT, table), arena.allocateFrom(JAVA_FLOAT, q),
-                    arena.allocateFrom(JAVA_FLOAT, k), arena.allocateFrom(JAVA_FLOAT, v), o);
+                    nKvHeads, headDim, blockSize, nPos, nRows, arena.allocateFrom(JAVA_INT, table),
+                    arena.allocateFrom(JAVA_FLOAT, q), arena.allocateFrom(JAVA_FLOAT, k), arena.allocateFrom(JAVA_FLOAT, v), o);
             if (rc == WeirNative.WK_ERR_UNSUPPORTED) return false;
             check(rc);
-            MemorySegment.copy(o, JAVA_FLOAT, 0, out, 0, nHeads * headDim);
+            MemorySegment.copy(o, JAVA_FLOAT, 0, out, 0, nRows * nHeads * headDim);
             return true;
         } catch (Throwable t) {
             throw rethrow(t);

@@ -201,12 +201,13 @@ final class WeirNative {
 
     /**
      * {@code int32_t wk_test_attention(int32_t path, int32_t kv_dtype, int32_t n_heads, int32_t n_kv_heads, int32_t head_dim,
-     * int32_t block_size, int32_t n_pos, const int32_t* table, const float* q, const float* k, const float* v, float* out)}
+     * int32_t block_size, int32_t n_pos, int32_t n_rows, const int32_t* table, const float* q, const float* k, const float* v,
+     * float* out)}
      */
     static final class wk_test_attention {
         static final String NAME = "wk_test_attention";
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT,
-                JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS);
+                JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS);
         static final MethodHandle HANDLE = LINKER.downcallHandle(DESC);
     }
 

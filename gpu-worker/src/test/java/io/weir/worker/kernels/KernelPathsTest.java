@@ -1,5 +1,6 @@
 package io.weir.worker.kernels;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -239,30 +240,45 @@ class KernelPathsTest {
 
     private static List<String> checkAttention(KernelLibrary lib, int[] paths) {
         SplittableRandom r = new SplittableRandom(7);
-        // {n_heads, n_kv_heads, head_dim, block_size, positions}: GQA, head sizes with SIMD tails, partial blocks
-        int[][] cases = {{1, 1, 2, 16, 1}, {8, 4, 8, 16, 23}, {6, 6, 48, 16, 77}, {4, 2, 64, 32, 100}, {2, 1, 20, 16, 16},
-                {12, 12, 64, 16, 257}, {3, 1, 96, 16, 40}, {2, 2, 16, 16, 32}, {2, 2, 16, 16, 48}};
+        // {n_heads, n_kv_heads, head_dim, block_size, positions, query rows}: GQA, head sizes with SIMD tails, partial
+        // blocks; one row (decode) or the last rows of a prompt chunk, in tiles of 4 and leftovers, from position 0 on
+        int[][] cases = {{1, 1, 2, 16, 1, 1}, {8, 4, 8, 16, 23, 7}, {6, 6, 48, 16, 77, 13}, {4, 2, 64, 32, 100, 9},
+                {2, 1, 20, 16, 16, 16}, {12, 12, 64, 16, 257, 6}, {3, 1, 96, 16, 40, 5}, {2, 2, 16, 16, 32, 4},
+                {2, 2, 16, 16, 48, 3}, {6, 6, 48, 16, 130, 130}, {4, 1, 64, 16, 200, 70}, {2, 2, 8, 16, 70, 1}};
         List<String> ran = new ArrayList<>();
         for (int[] c : cases) {
-            int nHeads = c[0], nKv = c[1], hd = c[2], bs = c[3], nPos = c[4], blocks = (nPos + bs - 1) / bs;
+            int nHeads = c[0], nKv = c[1], hd = c[2], bs = c[3], nPos = c[4], nRows = c[5], blocks = (nPos + bs - 1) / bs;
+            int qDim = nHeads * hd;
             // the sequence's blocks scattered over a larger pool, in a shuffled order
             List<Integer> ids = new ArrayList<>();
             for (int b = 0; b < blocks * 3; b++) ids.add(b);
             java.util.Collections.shuffle(ids, new java.util.Random(r.nextLong()));
             int[] table = ids.subList(0, blocks).stream().mapToInt(Integer::intValue).toArray();
-            float[] q = gaussian(r, nHeads * hd), k = gaussian(r, nPos * nKv * hd), v = gaussian(r, nPos * nKv * hd);
+            float[] q = gaussian(r, nRows * qDim), k = gaussian(r, nPos * nKv * hd), v = gaussian(r, nPos * nKv * hd);
             for (KvDtype kv : KvDtype.values()) {
                 // what the cache holds: bf16-rounded elements, or each position's key and value of a kv head in int8
                 float[] ks = kvStored(k, hd, kv), vs = kvStored(v, hd, kv);
-                double[] want = denseAttention(nHeads, nKv, hd, nPos, q, ks, vs);
                 for (int path : paths) {
-                    float[] out = new float[nHeads * hd];
-                    if (!lib.testAttention(path, kv, nHeads, nKv, hd, bs, nPos, table, q, k, v, out)) continue;
+                    float[] out = new float[nRows * qDim];
+                    if (!lib.testAttention(path, kv, nHeads, nKv, hd, bs, nPos, nRows, table, q, k, v, out)) continue;
                     String what = "path " + path + " " + kv;
                     if (!ran.contains(what)) ran.add(what);
-                    for (int i = 0; i < out.length; i++)
-                        assertEquals(want[i], out[i], 2e-5 * (1 + Math.abs(want[i])),
-                                lib.name() + " " + what + " case " + java.util.Arrays.toString(c) + " element " + i);
+                    for (int row = 0; row < nRows; row++) {
+                        int seen = nPos - nRows + row + 1; // positions this row attends to
+                        float[] qRow = Arrays.copyOfRange(q, row * qDim, (row + 1) * qDim);
+                        float[] outRow = Arrays.copyOfRange(out, row * qDim, (row + 1) * qDim);
+                        double[] want = denseAttention(nHeads, nKv, hd, seen, qRow, ks, vs);
+                        String where = lib.name() + " " + what + " case " + Arrays.toString(c) + " row " + row;
+                        for (int i = 0; i < qDim; i++)
+                            assertEquals(want[i], outRow[i], 2e-5 * (1 + Math.abs(want[i])), where + " element " + i);
+                        // a row's output must not depend on the rows computed beside it: the same bits alone, as in
+                        // decode (what keeps a request's tokens identical alone and batched)
+                        if (nRows > 1) {
+                            float[] alone = new float[qDim];
+                            assertTrue(lib.testAttention(path, kv, nHeads, nKv, hd, bs, seen, 1, table, qRow, k, v, alone));
+                            assertArrayEquals(alone, outRow, where + ": differs from the row alone");
+                        }
+                    }
                 }
             }
         }
