@@ -15,7 +15,7 @@
 #include "simd.h"
 
 #define MAX_R 8          // rows per micro-kernel call (AVX-512: 8 x 2 accumulators)
-#define MAX_R_AVX2 3     // AVX2 has 16 registers: 3 rows x 4 accumulators + 4 weight vectors
+#define MAX_R_AVX2 2     // AVX2 has 16 registers: 2 rows x 4 accumulators + 4 weight vectors
 #define ROW_GROUP 32     // rows per work item: a panel is reused from L1/L2 for this many rows
 #define PREFETCH_BYTES 2048
 
@@ -264,8 +264,8 @@ AVX2_FN void kernel_avx2_body(const int R, const float* x, int64_t ldx, const vo
         kernel_avx2_body(R, x, ldx, panel, dt, K, tile, cont, next);                                       \
     }
 INSTANCES(DEF_512, WK_F32) INSTANCES(DEF_512, WK_BF16)
-DEF_AVX2(1, WK_F32) DEF_AVX2(2, WK_F32) DEF_AVX2(3, WK_F32)
-DEF_AVX2(1, WK_BF16) DEF_AVX2(2, WK_BF16) DEF_AVX2(3, WK_BF16)
+DEF_AVX2(1, WK_F32) DEF_AVX2(2, WK_F32)
+DEF_AVX2(1, WK_BF16) DEF_AVX2(2, WK_BF16)
 
 #define DEF_DPBF16(R)                                                                                     \
     __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512bf16"))) static void kdp_##R(             \
@@ -283,8 +283,7 @@ typedef void (*micro_fn)(const float* x, int64_t ldx, const void* panel, int32_t
 #define ROW8(prefix, dt) {prefix##_##dt##_1, prefix##_##dt##_2, prefix##_##dt##_3, prefix##_##dt##_4, \
                           prefix##_##dt##_5, prefix##_##dt##_6, prefix##_##dt##_7, prefix##_##dt##_8}
 static const micro_fn K512[2][MAX_R] = {ROW8(k512, WK_F32), ROW8(k512, WK_BF16)};
-static const micro_fn K256[2][MAX_R_AVX2] = {{k256_WK_F32_1, k256_WK_F32_2, k256_WK_F32_3},
-                                             {k256_WK_BF16_1, k256_WK_BF16_2, k256_WK_BF16_3}};
+static const micro_fn K256[2][MAX_R_AVX2] = {{k256_WK_F32_1, k256_WK_F32_2}, {k256_WK_BF16_1, k256_WK_BF16_2}};
 
 // ----------------------------------------------------------------------------
 // W8A8 (int8 weights, see gemm.h): the activations of a product quantized once per call, and micro-kernels
@@ -449,9 +448,10 @@ AVX512_FN void kernel_int8_512_body(const int R, const uint8_t* xq, int64_t ldq,
     int8_finish_512(R, acc, tile, xs, ws);
 }
 
-// AVX2: the same as the AVX-512 fallback on four vectors of 8 columns per row.
-AVX2_FN __v8si dot4_madd_256(__v8si acc, __m256i xv, __m256i w_even, __m256i w_odd) {
-    __m256i x_even = _mm256_and_si256(xv, _mm256_set1_epi16(0xff)), x_odd = _mm256_srli_epi16(xv, 8);
+// AVX2: the same as the AVX-512 fallback on four vectors of 8 columns per row, one vector of the panel at a time
+// (each row's activations split into even and odd bytes once per 4 inputs): with all four vectors' weights live at
+// once, 2 rows x 4 accumulators overflowed AVX2's 16 registers and GCC stored every accumulator on each step.
+AVX2_FN __v8si dot4_madd_256(__v8si acc, __m256i x_even, __m256i x_odd, __m256i w_even, __m256i w_odd) {
     return acc + (__v8si)_mm256_madd_epi16(w_even, x_even) + (__v8si)_mm256_madd_epi16(w_odd, x_odd);
 }
 
@@ -464,15 +464,16 @@ AVX2_FN void kernel_int8_avx2_body(const int R, const uint8_t* xq, int64_t ldq, 
     for (int32_t j = 0; j < K; j += 4) {
         const int8_t* p = panel + (int64_t)j * PANEL;
         prefetch_ahead(panel, next, (size_t)j * PANEL);
-        __m256i w_even[4], w_odd[4];
-        for (int q = 0; q < 4; q++) {
-            __m256i w = _mm256_loadu_si256((const __m256i*)(p + 32 * q));
-            w_even[q] = _mm256_srai_epi16(_mm256_slli_epi16(w, 8), 8);
-            w_odd[q] = _mm256_srai_epi16(w, 8);
-        }
+        __m256i x_even[MAX_R_AVX2], x_odd[MAX_R_AVX2];
         for (int r = 0; r < R; r++) {
             __m256i xv = _mm256_set1_epi32(load_i32(xq + r * ldq + j));
-            for (int q = 0; q < 4; q++) acc[r][q] = dot4_madd_256(acc[r][q], xv, w_even[q], w_odd[q]);
+            x_even[r] = _mm256_and_si256(xv, _mm256_set1_epi16(0xff));
+            x_odd[r] = _mm256_srli_epi16(xv, 8);
+        }
+        for (int q = 0; q < 4; q++) {
+            __m256i w = _mm256_loadu_si256((const __m256i*)(p + 32 * q));
+            __m256i w_even = _mm256_srai_epi16(_mm256_slli_epi16(w, 8), 8), w_odd = _mm256_srai_epi16(w, 8);
+            for (int r = 0; r < R; r++) acc[r][q] = dot4_madd_256(acc[r][q], x_even[r], x_odd[r], w_even, w_odd);
         }
     }
     for (int r = 0; r < R; r++)
@@ -497,12 +498,12 @@ AVX2_FN void kernel_int8_avx2_body(const int R, const uint8_t* xq, int64_t ldq, 
 #define DEF_I8_512(R, _) DEF_INT8(R, ki8_512, TARGET_512, kernel_int8_512_body)
 #define DEF_I8_256(R, _) DEF_INT8(R, ki8_256, "avx2,fma", kernel_int8_avx2_body)
 INSTANCES(DEF_VNNI, _) INSTANCES(DEF_I8_512, _)
-DEF_I8_256(1, _) DEF_I8_256(2, _) DEF_I8_256(3, _)
+DEF_I8_256(1, _) DEF_I8_256(2, _)
 typedef void (*int8_fn)(const uint8_t* xq, int64_t ldq, const int8_t* panel, int32_t K, float* tile,
                         const int32_t* start, const float* xs, const float* ws, const char* next);
 #define ROW8_I8(name) {name##_1, name##_2, name##_3, name##_4, name##_5, name##_6, name##_7, name##_8}
 static const int8_fn KVNNI[MAX_R] = ROW8_I8(kvnni), KI8_512[MAX_R] = ROW8_I8(ki8_512);
-static const int8_fn KI8_256[MAX_R_AVX2] = {ki8_256_1, ki8_256_2, ki8_256_3};
+static const int8_fn KI8_256[MAX_R_AVX2] = {ki8_256_1, ki8_256_2};
 
 // ----------------------------------------------------------------------------
 // Epilogues
