@@ -113,6 +113,12 @@ public final class WorkerService implements WeirService {
     }
 
     /** One worker: the endpoints assigned to it, loaded and served. */
+    /** How this worker runs each model it loads, from the command line (--max-seqs, --quantize, --kv-cache-dtype, ...). */
+    static EngineSettings engineSettings(WeirOptions o) {
+        return new EngineSettings(o.maxSlots(), o.maxBatchTokens(), (long) o.kvCacheMb() << 20, o.kvBlockSize(),
+                WeightStorage.parse(o.quantize()), KvDtype.parseOrAuto(o.kvCacheDtype()));
+    }
+
     private static final class Worker implements Running {
         private final ServiceContext context;
         private final String workerId;
@@ -213,11 +219,6 @@ public final class WorkerService implements WeirService {
             }
             beat();
             LOG.info("{} no longer serves {}", workerId, name);
-        }
-
-        private static EngineSettings engineSettings(WeirOptions o) {
-            return new EngineSettings(o.maxSlots(), o.maxBatchTokens(), (long) o.kvCacheMb() << 20, o.kvBlockSize(),
-                    WeightStorage.parse(o.quantize()), KvDtype.parseOrAuto(o.kvCacheDtype()));
         }
 
         private void beatSoon() {
