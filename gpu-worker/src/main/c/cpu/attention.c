@@ -141,6 +141,12 @@ void kv_write(int32_t path, const kv_pool* kv, int32_t layer, int32_t block, int
     }
 }
 
+// A row's output and online-softmax state for the heads of a group, before its first position.
+static inline void start_heads(float* out, float* max, float* sum, int32_t group, int32_t hd) {
+    for (int32_t h = 0; h < group; h++) max[h] = -INFINITY, sum[h] = 0.0f;
+    memset(out, 0, (size_t)group * hd * sizeof(float));
+}
+
 // ----------------------------------------------------------------------------
 // Scalar: the reference, one position at a time
 
@@ -336,11 +342,6 @@ AVX512_FN void row_pairs(const kv_pool* kv, int32_t layer, const int32_t* table,
     }
 }
 
-AVX512_FN void start_heads(float* out, float* max, float* sum, int32_t group, int32_t hd) {
-    for (int32_t h = 0; h < group; h++) max[h] = -INFINITY, sum[h] = 0.0f;
-    memset(out, 0, (size_t)group * hd * sizeof(float));
-}
-
 AVX512_FN void finish_heads(float* out, const float* sum, int32_t group, int32_t hd) {
     int32_t nv = (hd + 15) / 16;
     __mmask16 tail = head_tail(hd);
@@ -463,7 +464,8 @@ A512 static void attend_avx512(const kv_pool* kv, int32_t layer, const int32_t* 
 }
 
 A512 static void attend_tile_avx512(const kv_pool* kv, int32_t layer, const int32_t* table, int32_t pos0, int32_t kvh,
-                                    int32_t group, const float* q, int64_t ld_q, float scale, float* out, int64_t ld_out) {
+                                    int32_t group, const float* q, int64_t ld_q, float scale, float* out,
+                                    int64_t ld_out) {
     int32_t es = elem_bytes(kv->dtype);
     if (es == 1) attend_tile_avx512_body(kv, layer, table, pos0, kvh, group, q, ld_q, scale, out, ld_out, 1);
     else if (es == 2) attend_tile_avx512_body(kv, layer, table, pos0, kvh, group, q, ld_q, scale, out, ld_out, 2);
@@ -472,6 +474,8 @@ A512 static void attend_tile_avx512(const kv_pool* kv, int32_t layer, const int3
 
 // ----------------------------------------------------------------------------
 // AVX2: 8 positions per chunk
+
+#define AVX2_ROW_TILE 2 // 2 x 4 chains of scores beside the shared key vector, in AVX2's 16 registers
 
 #define A256 __attribute__((target("avx2,fma")))
 
@@ -490,77 +494,169 @@ AVX2_FN __m256 load8m(const char* p, int32_t n, const int es) {
     return load8(t, es);
 }
 
-AVX2_FN void attend_avx2_body(const kv_pool* kv, int32_t layer, const int32_t* table, int32_t pos, int32_t kvh,
-                              int32_t group, const float* q, float scale, float* out, const int es) {
-    int32_t hd = kv->head_dim, bs = kv->block_size, n = pos + 1, nv = (hd + 7) / 8, rest = hd - 8 * (nv - 1);
+// A chunk of 8 positions of a row (within one block) from position t0: where its keys, values and int8 scales lie,
+// which of its positions the row sees (the first n of the sequence), and what its raw scores are multiplied by.
+typedef struct {
+    const char* keys;
+    const char* vals;
+    const float* kscales; // int8: the chunk's key scales, its value scales bs further
+    int32_t valid;
+    __m256 live;
+    __m256 scale;
+} chunk8;
+
+AVX2_FN chunk8 locate8(const kv_pool* kv, int32_t layer, const int32_t* table, int32_t kvh, int32_t t0, int32_t n,
+                       float scale, const int es) {
+    int32_t hd = kv->head_dim, bs = kv->block_size, j0 = t0 % bs;
+    const char* tile = tile_at(kv, layer, table[t0 / bs], kvh);
+    chunk8 c;
+    c.valid = n - t0 < 8 ? n - t0 : 8;
+    c.live = _mm256_castsi256_ps(mask256(c.valid));
+    c.keys = tile + j0 * es;
+    c.vals = tile + ((int64_t)hd * bs + (int64_t)j0 * hd) * es;
+    c.kscales = es == 1 ? key_scales(kv, tile) + j0 : NULL;
+    c.scale = _mm256_set1_ps(scale);
+    if (es == 1) c.scale = _mm256_mul_ps(c.scale, _mm256_loadu_ps(c.kscales));
+    return c;
+}
+
+// Asks for the chunks 16 positions ahead, every other chunk.
+PREFETCH_FN void prefetch_ahead8(const kv_pool* kv, int32_t layer, const int32_t* table, int32_t kvh, int32_t t0,
+                                 int32_t n) {
+    if (t0 % 16 == 0 && t0 + 16 < n) prefetch_positions(kv, layer, table, kvh, t0 + 16, n);
+}
+
+// The raw scores of n_q query heads (qh[r]) over a chunk: each key vector loaded once for all of them, each head's
+// sum formed in four chains as one head's alone.
+AVX2_FN void scores8_rows(const char* keys, int64_t krow, const float* const* qh, int32_t hd, int n_q, __m256* out,
+                          const int es) {
+    __m256 acc[AVX2_ROW_TILE][4];
+    for (int r = 0; r < n_q; r++)
+        for (int u = 0; u < 4; u++) acc[r][u] = _mm256_setzero_ps();
+    int32_t i = 0;
+    for (; i + 4 <= hd; i += 4)
+        for (int u = 0; u < 4; u++) {
+            __m256 k = load8(keys + (i + u) * krow, es);
+            for (int r = 0; r < n_q; r++) acc[r][u] = _mm256_fmadd_ps(_mm256_set1_ps(qh[r][i + u]), k, acc[r][u]);
+        }
+    for (; i < hd; i++) {
+        __m256 k = load8(keys + i * krow, es);
+        for (int r = 0; r < n_q; r++) acc[r][0] = _mm256_fmadd_ps(_mm256_broadcast_ss(qh[r] + i), k, acc[r][0]);
+    }
+    for (int r = 0; r < n_q; r++)
+        out[r] = _mm256_add_ps(_mm256_add_ps(acc[r][0], acc[r][1]), _mm256_add_ps(acc[r][2], acc[r][3]));
+}
+
+// Folds one head's raw chunk scores into its running max and sum (rescaling its output o when the max rises) and
+// leaves the chunk's value weights in pt[8] (int8: times each position's value scale).
+AVX2_FN void softmax8(const chunk8* c, __m256 raw, float* max, float* sum, float* o, int32_t hd, int32_t bs, float* pt,
+                      const int es) {
+    int32_t nv = (hd + 7) / 8;
+    __m256i tail = mask256(hd - 8 * (nv - 1));
+    __m256 s = _mm256_blendv_ps(_mm256_set1_ps(-INFINITY), _mm256_mul_ps(raw, c->scale), c->live);
+    float cmax = hmax256(s);
+    if (cmax > *max) { // a new max: what was summed so far shrinks by exp(old - new)
+        float a = expf(*max - cmax);
+        __m256 av = _mm256_set1_ps(a);
+        *sum *= a;
+        for (int32_t v = 0; v < nv; v++) {
+            __m256i mk = v == nv - 1 ? tail : mask256(8);
+            _mm256_maskstore_ps(o + 8 * v, mk, _mm256_mul_ps(av, _mm256_maskload_ps(o + 8 * v, mk)));
+        }
+        *max = cmax;
+    }
+    __m256 p = _mm256_and_ps(c->live, exp256(_mm256_sub_ps(s, _mm256_set1_ps(*max))));
+    *sum += hsum256(p);
+    _mm256_storeu_ps(pt, es == 1 ? _mm256_mul_ps(p, _mm256_loadu_ps(c->kscales + bs)) : p);
+}
+
+// o_r[8v ..] += the chunk's weighted values for n_q rows (weights pt[r]): whole vectors in two chains of FMAs, a
+// head's last partial vector in one; each value vector loaded once for all the rows.
+AVX2_FN void weigh8_rows(const chunk8* c, int32_t v, int32_t hd, int64_t vrow, float* const* o, const float* const* pt,
+                         int n_q, const int es) {
+    int32_t nv = (hd + 7) / 8, w = v == nv - 1 ? hd - 8 * (nv - 1) : 8;
+    __m256i mk = mask256(w);
+    const char* vc = c->vals + 8 * v * es;
+    __m256 a0[AVX2_ROW_TILE], a1[AVX2_ROW_TILE];
+    for (int r = 0; r < n_q; r++) a0[r] = _mm256_maskload_ps(o[r] + 8 * v, mk), a1[r] = _mm256_setzero_ps();
+    int32_t t = 0;
+    if (w == 8)
+        for (; t + 2 <= c->valid; t += 2) {
+            __m256 v0 = load8(vc + t * vrow, es), v1 = load8(vc + (t + 1) * vrow, es);
+            for (int r = 0; r < n_q; r++) {
+                a0[r] = _mm256_fmadd_ps(_mm256_set1_ps(pt[r][t]), v0, a0[r]);
+                a1[r] = _mm256_fmadd_ps(_mm256_set1_ps(pt[r][t + 1]), v1, a1[r]);
+            }
+        }
+    for (; t < c->valid; t++) {
+        __m256 vt = load8m(vc + t * vrow, w, es);
+        for (int r = 0; r < n_q; r++) a0[r] = _mm256_fmadd_ps(_mm256_set1_ps(pt[r][t]), vt, a0[r]);
+    }
+    for (int r = 0; r < n_q; r++) _mm256_maskstore_ps(o[r] + 8 * v, mk, _mm256_add_ps(a0[r], a1[r]));
+}
+
+// The chunks [t0, n) of n_q rows (query heads at q + r * ld_q, outputs at out + r * ld_out, running maxima and sums
+// at max + r * group, sum + r * group), every head of the group; the rows must all see these chunks whole unless
+// n_q is 1.
+AVX2_FN void chunks8_rows(const kv_pool* kv, int32_t layer, const int32_t* table, int32_t t0, int32_t n, int32_t kvh,
+                          int32_t group, const float* q, int64_t ld_q, float scale, float* out, int64_t ld_out,
+                          float* max, float* sum, int n_q, const int es) {
+    int32_t hd = kv->head_dim, bs = kv->block_size, nv = (hd + 7) / 8;
     int64_t krow = bs * es, vrow = hd * es; // bytes from one key dimension / value position to the next
-    __m256i tail = mask256(rest);
-    float max[group], sum[group];
-    for (int32_t h = 0; h < group; h++) max[h] = -INFINITY, sum[h] = 0.0f;
-    memset(out, 0, (size_t)group * hd * sizeof(float));
-    for (int32_t t0 = 0; t0 < n; t0 += 8) {
-        int32_t j0 = t0 % bs, valid = n - t0 < 8 ? n - t0 : 8;
-        const char* tile = tile_at(kv, layer, table[t0 / bs], kvh);
-        if (t0 % 16 == 0 && t0 + 16 < n) prefetch_positions(kv, layer, table, kvh, t0 + 16, n);
-        __m256 live = _mm256_castsi256_ps(mask256(valid));
-        const char* keys = tile + j0 * es;
-        const char* vals = tile + ((int64_t)hd * bs + (int64_t)j0 * hd) * es;
-        const float* kscales = es == 1 ? key_scales(kv, tile) + j0 : NULL; // int8: value scales bs further
-        __m256 chunk_scale = _mm256_set1_ps(scale);
-        if (es == 1) chunk_scale = _mm256_mul_ps(chunk_scale, _mm256_loadu_ps(kscales));
+    for (; t0 < n; t0 += 8) {
+        chunk8 c = locate8(kv, layer, table, kvh, t0, n, scale, es);
+        prefetch_ahead8(kv, layer, table, kvh, t0, n);
         for (int32_t h = 0; h < group; h++) {
-            const float* qh = q + (int64_t)h * hd;
-            float* o = out + (int64_t)h * hd;
-            __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
-            int32_t i = 0;
-            for (; i + 4 <= hd; i += 4)
-                for (int u = 0; u < 4; u++)
-                    acc[u] = _mm256_fmadd_ps(_mm256_set1_ps(qh[i + u]), load8(keys + (i + u) * krow, es), acc[u]);
-            for (; i < hd; i++)
-                acc[0] = _mm256_fmadd_ps(_mm256_broadcast_ss(qh + i), load8(keys + i * krow, es), acc[0]);
-            __m256 s = _mm256_mul_ps(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])),
-                                     chunk_scale);
-            s = _mm256_blendv_ps(_mm256_set1_ps(-INFINITY), s, live);
-            float cmax = hmax256(s);
-            if (cmax > max[h]) { // a new max: what was summed so far shrinks by exp(old - new)
-                float a = expf(max[h] - cmax);
-                __m256 av = _mm256_set1_ps(a);
-                sum[h] *= a;
-                for (int32_t c = 0; c < nv; c++) {
-                    __m256i mk = c == nv - 1 ? tail : mask256(8);
-                    _mm256_maskstore_ps(o + 8 * c, mk, _mm256_mul_ps(av, _mm256_maskload_ps(o + 8 * c, mk)));
-                }
-                max[h] = cmax;
-            }
-            __m256 p = _mm256_and_ps(live, exp256(_mm256_sub_ps(s, _mm256_set1_ps(max[h]))));
-            sum[h] += hsum256(p);
-            float pt[8]; // the weights of the values (int8: times each position's value scale)
-            _mm256_storeu_ps(pt, es == 1 ? _mm256_mul_ps(p, _mm256_loadu_ps(kscales + bs)) : p);
-            for (int32_t c = 0; c < nv; c++) { // two chains of FMAs per vector of the head
-                int32_t w = c == nv - 1 ? rest : 8;
-                __m256i mk = mask256(w);
-                const char* vc = vals + 8 * c * es;
-                __m256 a0 = _mm256_maskload_ps(o + 8 * c, mk), a1 = _mm256_setzero_ps();
-                int32_t t = 0;
-                if (w == 8) {
-                    for (; t + 2 <= valid; t += 2) {
-                        a0 = _mm256_fmadd_ps(_mm256_set1_ps(pt[t]), load8(vc + t * vrow, es), a0);
-                        a1 = _mm256_fmadd_ps(_mm256_set1_ps(pt[t + 1]), load8(vc + (t + 1) * vrow, es), a1);
-                    }
-                }
-                for (; t < valid; t++)
-                    a0 = _mm256_fmadd_ps(_mm256_set1_ps(pt[t]), load8m(vc + t * vrow, w, es), a0);
-                _mm256_maskstore_ps(o + 8 * c, mk, _mm256_add_ps(a0, a1));
-            }
+            const float* qh[AVX2_ROW_TILE];
+            float* o[AVX2_ROW_TILE];
+            const float* ptr[AVX2_ROW_TILE];
+            float pt[AVX2_ROW_TILE][8];
+            __m256 raw[AVX2_ROW_TILE];
+            for (int r = 0; r < n_q; r++)
+                qh[r] = q + r * ld_q + (int64_t)h * hd, o[r] = out + r * ld_out + (int64_t)h * hd, ptr[r] = pt[r];
+            scores8_rows(c.keys, krow, qh, hd, n_q, raw, es);
+            for (int r = 0; r < n_q; r++)
+                softmax8(&c, raw[r], max + r * group + h, sum + r * group + h, o[r], hd, bs, pt[r], es);
+            for (int32_t v = 0; v < nv; v++) weigh8_rows(&c, v, hd, vrow, o, ptr, n_q, es);
         }
     }
+}
+
+AVX2_FN void finish_heads8(float* out, const float* sum, int32_t group, int32_t hd) {
+    int32_t nv = (hd + 7) / 8;
+    __m256i tail = mask256(hd - 8 * (nv - 1));
     for (int32_t h = 0; h < group; h++) {
         __m256 inv = _mm256_set1_ps(1.0f / sum[h]);
-        for (int32_t c = 0; c < nv; c++) {
-            float* o = out + (int64_t)h * hd + 8 * c;
-            __m256i mk = c == nv - 1 ? tail : mask256(8);
+        for (int32_t v = 0; v < nv; v++) {
+            float* o = out + (int64_t)h * hd + 8 * v;
+            __m256i mk = v == nv - 1 ? tail : mask256(8);
             _mm256_maskstore_ps(o, mk, _mm256_mul_ps(inv, _mm256_maskload_ps(o, mk)));
         }
+    }
+}
+
+AVX2_FN void attend_avx2_body(const kv_pool* kv, int32_t layer, const int32_t* table, int32_t pos, int32_t kvh,
+                              int32_t group, const float* q, float scale, float* out, const int es) {
+    float max[group], sum[group];
+    start_heads(out, max, sum, group, kv->head_dim);
+    chunks8_rows(kv, layer, table, 0, pos + 1, kvh, group, q, 0, scale, out, 0, max, sum, 1, es);
+    finish_heads8(out, sum, group, kv->head_dim);
+}
+
+// AVX2_ROW_TILE consecutive rows at positions pos0, pos0 + 1, ...: the chunks all of them see whole together (each
+// row's sums formed as alone), the rest row by row.
+AVX2_FN void attend_tile_avx2_body(const kv_pool* kv, int32_t layer, const int32_t* table, int32_t pos0, int32_t kvh,
+                                   int32_t group, const float* q, int64_t ld_q, float scale, float* out,
+                                   int64_t ld_out, const int es) {
+    int32_t hd = kv->head_dim, whole = (pos0 + 1) / 8 * 8;
+    float max[AVX2_ROW_TILE * group], sum[AVX2_ROW_TILE * group];
+    for (int r = 0; r < AVX2_ROW_TILE; r++) start_heads(out + r * ld_out, max + r * group, sum + r * group, group, hd);
+    chunks8_rows(kv, layer, table, 0, whole, kvh, group, q, ld_q, scale, out, ld_out, max, sum, AVX2_ROW_TILE, es);
+    for (int r = 0; r < AVX2_ROW_TILE; r++) {
+        float* o = out + r * ld_out;
+        chunks8_rows(kv, layer, table, whole, pos0 + r + 1, kvh, group, q + r * ld_q, 0, scale, o, 0, max + r * group,
+                     sum + r * group, 1, es);
+        finish_heads8(o, sum + r * group, group, hd);
     }
 }
 
@@ -569,6 +665,15 @@ A256 static void attend_avx2(const kv_pool* kv, int32_t layer, const int32_t* ta
     if (kv->dtype == WK_INT8) attend_avx2_body(kv, layer, table, pos, kvh, group, q, scale, out, 1);
     else if (kv->dtype == WK_BF16) attend_avx2_body(kv, layer, table, pos, kvh, group, q, scale, out, 2);
     else attend_avx2_body(kv, layer, table, pos, kvh, group, q, scale, out, 4);
+}
+
+A256 static void attend_tile_avx2(const kv_pool* kv, int32_t layer, const int32_t* table, int32_t pos0, int32_t kvh,
+                                  int32_t group, const float* q, int64_t ld_q, float scale, float* out,
+                                  int64_t ld_out) {
+    int32_t es = elem_bytes(kv->dtype);
+    if (es == 1) attend_tile_avx2_body(kv, layer, table, pos0, kvh, group, q, ld_q, scale, out, ld_out, 1);
+    else if (es == 2) attend_tile_avx2_body(kv, layer, table, pos0, kvh, group, q, ld_q, scale, out, ld_out, 2);
+    else attend_tile_avx2_body(kv, layer, table, pos0, kvh, group, q, ld_q, scale, out, ld_out, 4);
 }
 
 void attend(int32_t path, const kv_pool* kv, int32_t layer, const int32_t* table, int32_t pos, int32_t kvh,
@@ -585,5 +690,9 @@ void attend_rows(int32_t path, const kv_pool* kv, int32_t layer, const int32_t* 
         for (; r + ROW_TILE <= n_rows; r += ROW_TILE)
             attend_tile_avx512(kv, layer, table, pos0 + r, kvh, group, q + r * ld_q, ld_q, scale, out + r * ld_out,
                                ld_out);
+    else if (path == SIMD_AVX2)
+        for (; r + AVX2_ROW_TILE <= n_rows; r += AVX2_ROW_TILE)
+            attend_tile_avx2(kv, layer, table, pos0 + r, kvh, group, q + r * ld_q, ld_q, scale, out + r * ld_out,
+                             ld_out);
     for (; r < n_rows; r++) attend(path, kv, layer, table, pos0 + r, kvh, group, q + r * ld_q, scale, out + r * ld_out);
 }

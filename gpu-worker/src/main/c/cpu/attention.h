@@ -54,8 +54,8 @@ void attend(int32_t path, const kv_pool* kv, int32_t layer, const int32_t* table
 
 // attend for n_rows consecutive positions pos0, pos0 + 1, ... of one sequence (a prompt chunk, its keys and values
 // all written): row r's q and out at q + r * ld_q and out + r * ld_out. Each row's output is bit for bit what attend
-// gives it alone. On AVX-512 the positions that ATTEND_ROWS_TILE rows all see are read once for all of them: in a
-// prompt the same keys and values are otherwise streamed again for every row.
+// gives it alone. The positions that ATTEND_ROWS_TILE rows (AVX-512; 2 on AVX2) all see are read once for all of
+// them: in a prompt the same keys and values are otherwise streamed again for every row.
 void attend_rows(int32_t path, const kv_pool* kv, int32_t layer, const int32_t* table, int32_t pos0, int32_t n_rows,
                  int32_t kvh, int32_t group, const float* q, int64_t ld_q, float scale, float* out, int64_t ld_out);
 
