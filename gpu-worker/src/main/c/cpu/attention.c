@@ -4,7 +4,8 @@
  * every query head of the group takes its scores, raises its running max if they exceed it (rescaling
  * what it has summed so far), and adds exp(score - max) times the values. Each chunk is read once for the
  * whole group, after the next chunk was asked for. Scores of positions past `pos` are
- * masked, so stale data in a block's unused tail never matters.
+ * masked, so stale data in a block's unused tail never matters. The rows of a prompt chunk (attend_rows) go in tiles
+ * that read each chunk all of them see once for the tile, every row's arithmetic unchanged.
  */
 #include "attention.h"
 
