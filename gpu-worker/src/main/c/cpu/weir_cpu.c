@@ -542,21 +542,22 @@ static void fma_range(void* ctx, int64_t start, int64_t end, int32_t tid) {
     }
 }
 
-WK_API int32_t wk_bench_attention(int32_t kv_dtype, int32_t n_rows, int32_t n_pos, int32_t n_layers, int32_t n_kv_heads,
-                                  int32_t head_dim, int32_t reps, double* ns_per_position) {
-    if ((kv_dtype != WK_F32 && kv_dtype != WK_BF16 && kv_dtype != WK_INT8) || n_rows <= 0 || n_pos <= 0 || n_layers <= 0 ||
-        n_kv_heads <= 0 || head_dim <= 0 || reps <= 0 || !ns_per_position)
+WK_API int32_t wk_bench_attention(int32_t kv_dtype, int32_t n_rows, int32_t n_pos, int32_t n_query, int32_t n_layers,
+                                  int32_t n_kv_heads, int32_t head_dim, int32_t reps, double* ns_per_position) {
+    if ((kv_dtype != WK_F32 && kv_dtype != WK_BF16 && kv_dtype != WK_INT8) || n_rows <= 0 || n_pos <= 0 || n_query <= 0 ||
+        n_query > n_pos || n_layers <= 0 || n_kv_heads <= 0 || head_dim <= 0 || reps <= 0 || !ns_per_position)
         return wk_fail(WK_ERR_ARG, "wk_bench_attention: bad arguments");
     const int32_t bs = 16, per_row = (n_pos + bs - 1) / bs, n_blocks = n_rows * per_row;
     kv_pool kv;
     int32_t rc = kv_pool_alloc(&kv, n_layers, n_blocks, bs, n_kv_heads, head_dim, kv_dtype);
     int32_t* tables = malloc(sizeof(int32_t) * n_blocks);
-    float *k = malloc(sizeof(float) * head_dim), *q = malloc(sizeof(float) * head_dim), *out = malloc(sizeof(float) * head_dim);
+    float* k = malloc(sizeof(float) * head_dim);
+    float *q = malloc(sizeof(float) * n_query * head_dim), *out = malloc(sizeof(float) * n_query * head_dim);
     if (rc == WK_OK && (!tables || !k || !q || !out)) rc = wk_fail(WK_ERR_NOMEM, "wk_bench_attention: out of memory");
     if (rc == WK_OK) {
-        // a row's blocks are every n_rows-th block: as scattered as a busy pool leaves them
+        // a sequence's blocks are every n_rows-th block: as scattered as a busy pool leaves them
         for (int32_t b = 0; b < n_blocks; b++) tables[b] = (b % per_row) * n_rows + b / per_row;
-        for (int32_t i = 0; i < head_dim; i++) q[i] = 0.1f * (float)((i * 7) % 11) - 0.5f;
+        for (int32_t i = 0; i < n_query * head_dim; i++) q[i] = 0.1f * (float)((i * 7) % 11) - 0.5f;
         int32_t path = simd_best_path(WK_F32);
         for (int32_t l = 0; l < n_layers; l++)
             for (int32_t b = 0; b < n_blocks; b++)
@@ -571,11 +572,14 @@ WK_API int32_t wk_bench_attention(int32_t kv_dtype, int32_t n_rows, int32_t n_po
             for (int32_t row = 0; row < n_rows; row++)
                 for (int32_t l = 0; l < n_layers; l++)
                     for (int32_t g = 0; g < n_kv_heads; g++)
-                        attend(path, &kv, l, tables + row * per_row, n_pos - 1, g, 1, q, 0.125f, out);
+                        attend_rows(path, &kv, l, tables + row * per_row, n_pos - n_query, n_query, g, 1, q, head_dim,
+                                    0.125f, out, head_dim);
             double dt = seconds() - t0;
             if (dt < best) best = dt;
         }
-        *ns_per_position = best * 1e9 / ((double)n_rows * n_pos * n_layers * n_kv_heads);
+        // the query rows attend to n_pos - n_query + 1 .. n_pos positions
+        double attended = (double)n_query * (n_pos - n_query) + (double)n_query * (n_query + 1) / 2;
+        *ns_per_position = best * 1e9 / ((double)n_rows * attended * n_layers * n_kv_heads);
     }
     free(tables);
     free(k);

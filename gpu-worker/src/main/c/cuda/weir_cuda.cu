@@ -643,8 +643,8 @@ WK_API int32_t wk_bench_read_bandwidth(int64_t bytes, int32_t reps, double* gb_p
     return WK_OK;
 }
 
-WK_API int32_t wk_bench_attention(int32_t kv_dtype, int32_t n_rows, int32_t n_pos, int32_t n_layers, int32_t n_kv_heads,
-                                  int32_t head_dim, int32_t reps, double* ns_per_position) {
+WK_API int32_t wk_bench_attention(int32_t kv_dtype, int32_t n_rows, int32_t n_pos, int32_t n_query, int32_t n_layers,
+                                  int32_t n_kv_heads, int32_t head_dim, int32_t reps, double* ns_per_position) {
     return wk_fail(WK_ERR_UNSUPPORTED, "wk_bench_attention: the cuda backend has no one-thread attention to time");
 }
 

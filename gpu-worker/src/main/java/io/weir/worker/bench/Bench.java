@@ -107,7 +107,8 @@ public final class Bench {
         Path llama2cModel = options.llama2c() != null ? Llama2cBaseline.export(checkpoint, shape) : null;
 
         double[] bandwidth = new double[reps], llama2c = new double[reps], decode = new double[reps], prefill = new double[reps];
-        double[][] attention = new double[KvDtype.values().length][reps];
+        List<AttentionCase> attentionCases = attentionCases(shape, tokens);
+        double[][][] attention = new double[attentionCases.size()][KvDtype.values().length][reps];
         int[] streams = options.streams();
         double[][] inProcess = new double[streams.length][reps], stack = new double[streams.length][reps];
         List<List<RunResult>> inRuns = new ArrayList<>(), stackRuns = new ArrayList<>();
@@ -124,7 +125,7 @@ public final class Bench {
             warmUp(engine, http, tokens);
             for (int r = 0; r < reps; r++) {
                 bandwidth[r] = library.readBandwidth(weightBytes, 3);
-                if (library.name().equals("cpu")) attentionAlone(shape, tokens, attention, r);
+                if (library.name().equals("cpu")) attentionAlone(shape, attentionCases, attention, r);
                 if (llama2cModel != null) {
                     llama2c[r] = Llama2cBaseline.run(options.llama2c(), llama2cModel, Math.min(shape.spec().maxSeqLen(), 256),
                             Llama2cBaseline.threads(), options.llama2cTokenizer());
@@ -153,7 +154,7 @@ public final class Bench {
             report.rate(name, "llama2.c run.c batch-1 decode, f32 (" + Llama2cBaseline.threads() + " threads)",
                     Stat.ofRates(llama2c), options.storage() == WeightStorage.F32 ? b1Roof : 0, "tok/s");
         }
-        reportAttention(name, tokens, attention);
+        reportAttention(name, attentionCases, attention);
         Stat dec = Stat.ofRates(decode);
         report.rate(name, "batch-1 decode", dec, b1Roof, "tok/s");
         report.rate(name, "prefill (" + "prompt of " + Math.min(shape.spec().maxSeqLen() - 2, 512) + " tokens)",
@@ -198,26 +199,48 @@ public final class Bench {
         return options.promptTokens() + tokens / 2;
     }
 
-    /** Round r of decode attention alone on one thread, for every KV-cache element type. */
-    private void attentionAlone(Shape shape, int tokens, double[][] nanos, int r) {
-        var s = shape.spec();
-        for (KvDtype kv : KvDtype.values())
-            nanos[kv.ordinal()][r] = library.attentionNanos(kv, attentionRows(), attentionPositions(tokens), s.nLayers(),
-                    s.nKvHeads(), s.dim() / s.nHeads(), 3);
+    /**
+     * What attention alone is timed on: {@code rows} sequences of {@code positions} each, queried by the rows at their
+     * last {@code queryRows} positions.
+     */
+    private record AttentionCase(String label, int rows, int positions, int queryRows) {
     }
 
-    private void reportAttention(String name, int tokens, double[][] nanos) {
-        if (!library.name().equals("cpu")) return;
-        StringBuilder line = new StringBuilder();
-        for (KvDtype kv : KvDtype.values()) {
-            Stat st = Stat.ofRates(nanos[kv.ordinal()]);
-            line.append(String.format(Locale.ROOT, "%s%s %.1f", line.isEmpty() ? "" : ", ", kv.name().toLowerCase(Locale.ROOT),
-                    st.median()));
+    /** A decode step of the run's largest concurrency, and the last chunk of the prefill measurement's prompt. */
+    private List<AttentionCase> attentionCases(Shape shape, int tokens) {
+        int prompt = Math.min(shape.spec().maxSeqLen() - 2, 512), chunk = Math.min(prompt, options.maxBatchTokens());
+        return List.of(
+                new AttentionCase(String.format(Locale.ROOT, "decode attention alone, one thread, %d rows of %d positions: "
+                        + "ns per position and kv head", attentionRows(), attentionPositions(tokens)), attentionRows(),
+                        attentionPositions(tokens), 1),
+                new AttentionCase(String.format(Locale.ROOT, "prompt attention alone, one thread, the last %d rows of a "
+                        + "%d-token prompt: ns per position a row attends to and kv head", chunk, prompt), 1, prompt, chunk));
+    }
+
+    /** Round r of attention alone on one thread, for every case and KV-cache element type. */
+    private void attentionAlone(Shape shape, List<AttentionCase> cases, double[][][] nanos, int r) {
+        var s = shape.spec();
+        for (int c = 0; c < cases.size(); c++) {
+            AttentionCase ac = cases.get(c);
+            for (KvDtype kv : KvDtype.values())
+                nanos[c][kv.ordinal()][r] = library.attentionNanos(kv, ac.rows(), ac.positions(), ac.queryRows(),
+                        s.nLayers(), s.nKvHeads(), s.dim() / s.nHeads(), 3);
         }
-        Stat i8 = Stat.ofRates(ratios(nanos[KvDtype.BF16.ordinal()], nanos[KvDtype.INT8.ordinal()]));
-        report.note(name, String.format(Locale.ROOT, "attention alone, one thread, %d rows of %d positions: ns per position and kv "
-                + "head (median; int8 cache %.2fx bf16's speed, best %.2fx)", attentionRows(), attentionPositions(tokens),
-                i8.median(), i8.best()), line.toString());
+    }
+
+    private void reportAttention(String name, List<AttentionCase> cases, double[][][] nanos) {
+        if (!library.name().equals("cpu")) return;
+        for (int c = 0; c < cases.size(); c++) {
+            StringBuilder line = new StringBuilder();
+            for (KvDtype kv : KvDtype.values()) {
+                Stat st = Stat.ofRates(nanos[c][kv.ordinal()]);
+                line.append(String.format(Locale.ROOT, "%s%s %.1f", line.isEmpty() ? "" : ", ",
+                        kv.name().toLowerCase(Locale.ROOT), st.median()));
+            }
+            Stat i8 = Stat.ofRates(ratios(nanos[c][KvDtype.BF16.ordinal()], nanos[c][KvDtype.INT8.ordinal()]));
+            report.note(name, String.format(Locale.ROOT, "%s (median; int8 cache %.2fx bf16's speed, best %.2fx)",
+                    cases.get(c).label(), i8.median(), i8.best()), line.toString());
+        }
     }
 
     private static boolean contains(int[] values, int v) {

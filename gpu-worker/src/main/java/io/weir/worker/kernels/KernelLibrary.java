@@ -179,14 +179,17 @@ public final class KernelLibrary {
     }
 
     /**
-     * Decode attention alone on one thread (CPU backend): {@code rows} sequences of {@code positions} each over a KV
-     * cache of {@code kv} elements, every layer and kv head; ns per position and kv head, best of {@code reps}.
+     * Attention alone on one thread (CPU backend): {@code rows} sequences of {@code positions} each over a KV cache of
+     * {@code kv} elements, every layer and kv head, each queried by the rows at its last {@code queryRows} positions
+     * (1: a decode step; more: a prompt chunk's rows, served together as a step serves them); ns per position a row
+     * attends to and kv head, best of {@code reps}.
      */
-    public double attentionNanos(KvDtype kv, int rows, int positions, int layers, int kvHeads, int headDim, int reps) {
+    public double attentionNanos(KvDtype kv, int rows, int positions, int queryRows, int layers, int kvHeads, int headDim,
+            int reps) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment out = arena.allocate(JAVA_DOUBLE);
-            check((int) WeirNative.wk_bench_attention.HANDLE.invokeExact(benchAttention, kv.code(), rows, positions, layers,
-                    kvHeads, headDim, reps, out));
+            check((int) WeirNative.wk_bench_attention.HANDLE.invokeExact(benchAttention, kv.code(), rows, positions, queryRows,
+                    layers, kvHeads, headDim, reps, out));
             return out.get(JAVA_DOUBLE, 0);
         } catch (Throwable t) {
             throw rethrow(t);

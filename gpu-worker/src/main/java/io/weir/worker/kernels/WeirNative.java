@@ -171,13 +171,13 @@ final class WeirNative {
     }
 
     /**
-     * {@code int32_t wk_bench_attention(int32_t kv_dtype, int32_t n_rows, int32_t n_pos, int32_t n_layers,
+     * {@code int32_t wk_bench_attention(int32_t kv_dtype, int32_t n_rows, int32_t n_pos, int32_t n_query, int32_t n_layers,
      * int32_t n_kv_heads, int32_t head_dim, int32_t reps, double* ns_per_position)}
      */
     static final class wk_bench_attention {
         static final String NAME = "wk_bench_attention";
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT,
-                JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS);
+                JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS);
         static final MethodHandle HANDLE = LINKER.downcallHandle(DESC);
     }
 

@@ -92,11 +92,16 @@ class KernelLibraryTest {
     void attentionAloneIsTimedForEveryKvCacheType() {
         KernelLibrary cpu = KernelLibrary.load(Backend.CPU);
         for (KvDtype kv : KvDtype.values()) {
-            double ns = cpu.attentionNanos(kv, 2, 40, 2, 2, 24, 1);
-            assertTrue(ns > 0 && Double.isFinite(ns), kv + ": " + ns);
+            double decode = cpu.attentionNanos(kv, 2, 40, 1, 2, 2, 24, 1);
+            double prompt = cpu.attentionNanos(kv, 1, 40, 40, 2, 2, 24, 1);
+            assertTrue(decode > 0 && Double.isFinite(decode), kv + " decode: " + decode);
+            assertTrue(prompt > 0 && Double.isFinite(prompt), kv + " prompt rows: " + prompt);
         }
-        KernelException e = assertThrows(KernelException.class, () -> cpu.attentionNanos(KvDtype.F32, 0, 40, 2, 2, 24, 1));
-        assertTrue(e.getMessage().contains("wk_bench_attention: bad arguments"), e.getMessage());
+        for (int[] bad : new int[][] {{0, 40, 1}, {1, 40, 0}, {1, 40, 41}}) {
+            KernelException e = assertThrows(KernelException.class,
+                    () -> cpu.attentionNanos(KvDtype.F32, bad[0], bad[1], bad[2], 2, 2, 24, 1));
+            assertTrue(e.getMessage().contains("wk_bench_attention: bad arguments"), e.getMessage());
+        }
     }
 
     @Test
