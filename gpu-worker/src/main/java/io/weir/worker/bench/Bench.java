@@ -184,8 +184,10 @@ public final class Bench {
                         + "(median of per-round ratios; best %.1fx)", name, n, vs.median(), vs.best()));
             }
         }
-        report.note(name, "engine", String.format(Locale.ROOT, "%d steps, %d preemptions, %d/%d KV blocks used at the end",
-                stats.steps(), stats.preemptions(), stats.kvCache().usedBlocks(), stats.kvCache().totalBlocks()));
+        report.note(name, "engine", String.format(Locale.ROOT, "%d steps, %d preemptions, %d/%d KV blocks used at the end; "
+                + "forward passes %.1f%% of the steps' time (the rest: planning, sampling, detokenizing, events, on the "
+                + "engine thread)", stats.steps(), stats.preemptions(), stats.kvCache().usedBlocks(),
+                stats.kvCache().totalBlocks(), 100.0 * stats.forwardNanos() / Math.max(1, stats.stepNanos())));
         report.note(name, "peak RSS of the bench process so far (both copies of the model)", peakRss());
     }
 

@@ -6,14 +6,24 @@ import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-/** The {@code pattern} of Replace and Split components: {@code {"String": ...}} or {@code {"Regex": ...}}. */
-record TextPattern(Pattern regex) {
+/**
+ * The {@code pattern} of Replace and Split components: {@code {"String": ...}} or {@code {"Regex": ...}}.
+ *
+ * @param regex   the pattern as a regex (a literal one quoted)
+ * @param literal the text of a literal pattern, else null: Replace then needs no regex (it runs on every decoded
+ *                token, twice per generated token in {@link IncrementalDecoder})
+ */
+record TextPattern(Pattern regex, String literal) {
+
+    TextPattern(Pattern regex) {
+        this(regex, null);
+    }
 
     /** One part of a text cut by a pattern: a match, or the gap between two matches. */
     record Span(int start, int end, boolean match) {}
 
     static TextPattern literal(String text) {
-        return new TextPattern(Pattern.compile(Pattern.quote(text)));
+        return new TextPattern(Pattern.compile(Pattern.quote(text)), text);
     }
 
     static TextPattern parse(JsonNode node) {
@@ -28,7 +38,8 @@ record TextPattern(Pattern regex) {
 
     /** Replaces every match by {@code content}, taken literally (no group references). */
     String replaceAll(String text, String content) {
-        return regex.matcher(text).replaceAll(Matcher.quoteReplacement(content));
+        return literal != null ? text.replace(literal, content)
+                : regex.matcher(text).replaceAll(Matcher.quoteReplacement(content));
     }
 
     /**

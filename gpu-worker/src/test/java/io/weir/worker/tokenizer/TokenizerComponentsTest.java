@@ -216,6 +216,11 @@ class TokenizerComponentsTest {
         assertEquals("\uFFFDa", byteFallback.decode(List.of("<0xC3>", "a")));
         assertEquals("\uFFFD\uFFFD", byteFallback.decode(List.of("<0xE6>", "<0x97>")));
         assertEquals("a b", Decoder.parse(null).decode(List.of("a", "b")));
+        // A String pattern is taken literally, and so is its content (no regex, no group references)
+        assertEquals("a$1b$1", Decoder.parse(json("{'type':'Replace','pattern':{'String':'.'},'content':'$1'}"))
+                .decode(List.of("a.b", ".")));
+        assertEquals("a-b", Decoder.parse(json("{'type':'Replace','pattern':{'Regex':'[._]+'},'content':'-'}"))
+                .decode(List.of("a._b")));
     }
 
     @Test
