@@ -459,8 +459,9 @@ AVX512_FN void attend_tile_avx512_body(const kv_pool* kv, int32_t layer, const i
 
 A512 static void attend_avx512(const kv_pool* kv, int32_t layer, const int32_t* table, int32_t pos, int32_t kvh,
                                int32_t group, const float* q, float scale, float* out) {
-    if (kv->dtype == WK_INT8) attend_avx512_body(kv, layer, table, pos, kvh, group, q, scale, out, 1);
-    else if (kv->dtype == WK_BF16) attend_avx512_body(kv, layer, table, pos, kvh, group, q, scale, out, 2);
+    int32_t es = elem_bytes(kv->dtype);
+    if (es == 1) attend_avx512_body(kv, layer, table, pos, kvh, group, q, scale, out, 1);
+    else if (es == 2) attend_avx512_body(kv, layer, table, pos, kvh, group, q, scale, out, 2);
     else attend_avx512_body(kv, layer, table, pos, kvh, group, q, scale, out, 4);
 }
 
@@ -663,8 +664,9 @@ AVX2_FN void attend_tile_avx2_body(const kv_pool* kv, int32_t layer, const int32
 
 A256 static void attend_avx2(const kv_pool* kv, int32_t layer, const int32_t* table, int32_t pos, int32_t kvh,
                              int32_t group, const float* q, float scale, float* out) {
-    if (kv->dtype == WK_INT8) attend_avx2_body(kv, layer, table, pos, kvh, group, q, scale, out, 1);
-    else if (kv->dtype == WK_BF16) attend_avx2_body(kv, layer, table, pos, kvh, group, q, scale, out, 2);
+    int32_t es = elem_bytes(kv->dtype);
+    if (es == 1) attend_avx2_body(kv, layer, table, pos, kvh, group, q, scale, out, 1);
+    else if (es == 2) attend_avx2_body(kv, layer, table, pos, kvh, group, q, scale, out, 2);
     else attend_avx2_body(kv, layer, table, pos, kvh, group, q, scale, out, 4);
 }
 

@@ -112,13 +112,13 @@ public final class WorkerService implements WeirService {
         LOG.warn("some endpoints were not served within {} s; continuing", timeout.toSeconds());
     }
 
-    /** One worker: the endpoints assigned to it, loaded and served. */
     /** How this worker runs each model it loads, from the command line (--max-seqs, --quantize, --kv-cache-dtype, ...). */
     static EngineSettings engineSettings(WeirOptions o) {
         return new EngineSettings(o.maxSlots(), o.maxBatchTokens(), (long) o.kvCacheMb() << 20, o.kvBlockSize(),
                 WeightStorage.parse(o.quantize()), KvDtype.parseOrAuto(o.kvCacheDtype()));
     }
 
+    /** One worker: the endpoints assigned to it, loaded and served. */
     private static final class Worker implements Running {
         private final ServiceContext context;
         private final String workerId;

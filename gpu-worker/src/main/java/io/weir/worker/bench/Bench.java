@@ -121,7 +121,7 @@ public final class Bench {
                 InProcessDriver engine = new InProcessDriver(model);
                 StackDriver http = options.stackStreams().length > 0
                         ? new StackDriver(name, checkpoint, options, options.maxStreams()) : null) {
-            int prefillLength = Math.min(model.runner().maxSeqLen() - 2, 512);
+            int prefillLength = prefillLength(shape);
             warmUp(engine, http, tokens);
             for (int r = 0; r < reps; r++) {
                 bandwidth[r] = library.readBandwidth(weightBytes, 3);
@@ -157,7 +157,7 @@ public final class Bench {
         reportAttention(name, attentionCases, attention);
         Stat dec = Stat.ofRates(decode);
         report.rate(name, "batch-1 decode", dec, b1Roof, "tok/s");
-        report.rate(name, "prefill (" + "prompt of " + Math.min(shape.spec().maxSeqLen() - 2, 512) + " tokens)",
+        report.rate(name, "prefill (prompt of " + prefillLength(shape) + " tokens)",
                 Stat.ofRates(prefill), prefillRoof, "tok/s");
         Stat roofShare = Stat.ofRates(ratios(decode, divide(bandwidth, weightBytes / 1e9)));
         verdicts.add(String.format(Locale.ROOT, "%s batch-1 decode: %.0f%% of the bandwidth roofline (median of per-round "
@@ -191,6 +191,11 @@ public final class Bench {
         report.note(name, "peak RSS of the bench process so far (both copies of the model)", peakRss());
     }
 
+    /** The prompt of the prefill measurement: as long as the shape's context allows, at most 512 tokens. */
+    private static int prefillLength(Shape shape) {
+        return Math.min(shape.spec().maxSeqLen() - 2, 512);
+    }
+
     /** Rows of the attention measurement: the largest concurrency measured, at least 8. */
     private int attentionRows() {
         return Math.max(8, java.util.Arrays.stream(options.streams()).max().orElse(1));
@@ -210,7 +215,7 @@ public final class Bench {
 
     /** A decode step of the run's largest concurrency, and the last chunk of the prefill measurement's prompt. */
     private List<AttentionCase> attentionCases(Shape shape, int tokens) {
-        int prompt = Math.min(shape.spec().maxSeqLen() - 2, 512), chunk = Math.min(prompt, options.maxBatchTokens());
+        int prompt = prefillLength(shape), chunk = Math.min(prompt, options.maxBatchTokens());
         return List.of(
                 new AttentionCase(String.format(Locale.ROOT, "decode attention alone, one thread, %d rows of %d positions: "
                         + "ns per position and kv head", attentionRows(), attentionPositions(tokens)), attentionRows(),

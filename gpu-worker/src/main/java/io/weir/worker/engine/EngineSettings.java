@@ -51,7 +51,6 @@ public record EngineSettings(int maxSeqs, int maxBatchTokens, long kvCacheBytes,
         return new EngineSettings(maxSeqs, maxBatchTokens, kvCacheBytes, blockSize, storage, kv);
     }
 
-
     /**
      * KV blocks for a model whose positions take {@code bytesPerPosition} (keys and values of every layer) and
      * whose sequences run to {@code maxSeqLen}.

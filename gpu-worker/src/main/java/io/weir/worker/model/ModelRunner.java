@@ -209,7 +209,10 @@ public final class ModelRunner implements AutoCloseable {
         return model.storage();
     }
 
-    /** KV-cache elements: the ones asked for, else F32, or BF16 on the CPU with quantized weights ({@link KernelLibrary#kvDtype}). */
+    /**
+     * KV-cache elements: the ones asked for, else F32, or BF16 on the CPU with quantized weights
+     * ({@link KernelLibrary#kvDtype}).
+     */
     public KvDtype kvDtype() {
         return model.kvDtype();
     }
