@@ -190,14 +190,15 @@ WK_API int32_t wk_bench_attention(int32_t kv_dtype, int32_t n_rows, int32_t n_po
 // out[d] = W[d,n] · x[n] through one of this backend's matmul implementations.
 // path 0 is the scalar C reference (both backends); CPU: 1 = AVX2+FMA, 2 = AVX-512F, 3 = AVX-512 with
 // AVX512_BF16 (differs from 2 only for bf16 weights in wk_test_gemm: activations rounded to bf16), 4 = AVX-512 with
-// AVX512_VNNI (differs from 2 only in how int8 weights are multiplied, with the same results); CUDA: 1 = the
-// device matvec kernel. WK_ERR_UNSUPPORTED when this machine cannot run the path, WK_ERR_ARG for an
+// AVX512_VNNI (differs from 2 only in how int8 weights are multiplied, with the same results), 5 = 4 with AMX tiles
+// for int8 products of 16 rows or more (the same results), 6 = 5 with the tile instructions run by a C model
+// (wherever 4 runs: it checks 5's tiling without AMX hardware); CUDA: 1 = the device matvec kernel. WK_ERR_UNSUPPORTED when this machine cannot run the path, WK_ERR_ARG for an
 // unknown path.
 WK_API int32_t wk_test_matmul(int32_t path, float* out, const float* x, const float* w, int32_t n, int32_t d);
 
 // out[m, d] = x[m, n] · W[d, n]^T for m rows through the backend's batched product with W stored as
-// dtype (WK_F32, WK_BF16, WK_INT8), on path `path` (CPU: 0 scalar, 1 AVX2, 2 AVX-512, 3 AVX512_BF16, 4 AVX512_VNNI;
-// CUDA: 1).
+// dtype (WK_F32, WK_BF16, WK_INT8), on path `path` (CPU: 0 scalar, 1 AVX2, 2 AVX-512, 3 AVX512_BF16, 4 AVX512_VNNI,
+// 5 AMX, 6 AMX on the tile model; CUDA: 1).
 WK_API int32_t wk_test_gemm(int32_t path, int32_t dtype, float* out, const float* x, const float* w, int32_t m,
                             int32_t n, int32_t d);
 

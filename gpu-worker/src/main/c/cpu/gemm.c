@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 
 #include "../common/wk_common.h"
+#include "amx.h"
 #include "simd.h"
 
 #define MAX_R 8          // rows per micro-kernel call (AVX-512: 8 x 2 accumulators)
@@ -49,7 +50,7 @@ int32_t packed_alloc(packed* w, int32_t k, int32_t n_cols, int32_t dtype) {
     w->n_panels = (n_cols + PANEL - 1) / PANEL;
     w->n = w->n_panels * PANEL;
     w->dtype = dtype;
-    size_t bytes = (size_t)w->n * w->kp * dtype_bytes(dtype);
+    size_t bytes = (size_t)w->n * w->kp * dtype_bytes(dtype) + (dtype == WK_INT8 ? AMX_PANEL_SLACK : 0);
     w->data = wk_alloc_huge(bytes);
     if (!w->data) return wk_fail(WK_ERR_NOMEM, "out of memory packing a %d x %d weight", n_cols, k);
     memset(w->data, 0, bytes);
@@ -292,6 +293,11 @@ static const micro_fn K256[2][MAX_R_AVX2] = {{k256_WK_F32_1, k256_WK_F32_2}, {k2
 // (float)sum * xs[r] * ws[c]. K is a multiple of 4. Every path adds the same integers and finishes with the same
 // two roundings, so all of them return the scalar kernel's floats bit for bit.
 
+static int32_t round_up(int32_t v, int32_t to) { return (v + to - 1) / to * to; }
+
+// Rows of quantized activations gemm keeps: whole AMX tiles of 16.
+static int32_t tile_rows(int32_t n_rows) { return round_up(n_rows, 16); }
+
 // The u8 of x in a row of scale s: rint(x / s) + 128 (|x / s| passes 127 by a rounding error at most, so the rounded
 // value is within -127..127).
 static inline uint8_t quantize_u8(float x, float s) { return (uint8_t)(lrintf(x / s) + 128); }
@@ -339,17 +345,20 @@ static float quantize_row_scalar(const float* x, int32_t n, uint8_t* q) {
     return s + poison;
 }
 
-// Rows of x (k inputs) into u8 rows of kp bytes (ldq apart; inputs past k get q = 0) and their scales xs.
-static void quantize_rows(int32_t path, const float* x, int64_t ldx, int32_t n_rows, int32_t k, int32_t kp,
-                          uint8_t* xq, int64_t ldq, float* xs) {
+// Rows of x (k inputs) into u8 rows of ldq bytes and their scales xs. The bytes past k are 0 (they meet zero weights,
+// or on AMX the next panel's weights, and add nothing); on the AMX paths so are the rows up to a multiple of 16 (a
+// tile's), which a tile of a short row group reads.
+static void quantize_rows(int32_t path, const float* x, int64_t ldx, int32_t n_rows, int32_t k, uint8_t* xq,
+                          int64_t ldq, float* xs) {
     for (int32_t r = 0; r < n_rows; r++) {
         const float* row = x + r * ldx;
         uint8_t* q = xq + r * ldq;
         xs[r] = simd_has_avx512(path) ? quantize_row_512(row, k, q)
                 : path == SIMD_AVX2   ? quantize_row_256(row, k, q)
                                       : quantize_row_scalar(row, k, q);
-        memset(q + k, 128, (size_t)(kp - k));
+        memset(q + k, 0, (size_t)(ldq - k));
     }
+    if (simd_has_amx(path)) memset(xq + n_rows * ldq, 0, (size_t)((tile_rows(n_rows) - n_rows) * ldq));
 }
 
 static inline int32_t load_i32(const uint8_t* p) {
@@ -615,7 +624,7 @@ static void micro_k(const gemm_job* j, int32_t p, int32_t rb, int R, float* tile
         const float* xs = k1 == w->k ? j->xs + rb : NULL;
         const float* ws = w->scales + (int64_t)p * PANEL;
         int32_t K = (k1 - k0 + 3) / 4 * 4;
-        int8_fn f = j->path == SIMD_AVX512_VNNI ? KVNNI[R - 1]
+        int8_fn f = simd_has_vnni(j->path)      ? KVNNI[R - 1]
                     : simd_has_avx512(j->path)  ? KI8_512[R - 1]
                     : j->path == SIMD_AVX2      ? KI8_256[R - 1]
                                                 : NULL;
@@ -635,6 +644,40 @@ static void micro_k(const gemm_job* j, int32_t p, int32_t rb, int R, float* tile
         kernel_scalar(R, x, j->ldx, panel, w->dtype, k1 - k0, tile, cont);
 }
 
+// AMX (amx.h): a whole row group's sums of an int8 panel from the tile registers.
+
+// Row groups at least this tall use the tiles; shorter ones would leave most of a tile's 16 rows idle.
+#define AMX_MIN_ROWS 16
+_Static_assert(ROW_GROUP <= AMX_MAX_ROWS, "a row group fits in the tiles of one call");
+
+static int uses_tiles(const gemm_job* j, int32_t rows) {
+    return simd_has_amx(j->path) && j->w->dtype == WK_INT8 && rows >= AMX_MIN_ROWS;
+}
+
+// The tiles' sums plus the columns' offsets are the integers the VNNI kernel's accumulators hold at the end of K, and
+// int8_finish_512 turns them into its floats.
+__attribute__((target(TARGET_512))) static void finish_tile_sums(const int32_t* sums, int32_t rows, const int32_t* offsets,
+                                                                  const float* xs, const float* ws, float* tile) {
+    for (int32_t rb = 0; rb < rows; rb += MAX_R) {
+        int R = rows - rb < MAX_R ? rows - rb : MAX_R;
+        __v16si acc[MAX_R][2];
+        for (int r = 0; r < R; r++)
+            for (int h = 0; h < 2; h++)
+                acc[r][h] = (__v16si)_mm512_loadu_si512(sums + (rb + r) * PANEL + 16 * h) +
+                            (__v16si)_mm512_loadu_si512(offsets + 16 * h);
+        int8_finish_512(R, acc, tile + rb * PANEL, xs + rb, ws);
+    }
+}
+
+// tile[r][32] for rows [r0, r1) of panel p, over all of K.
+static void panel_tiles_amx(const gemm_job* j, int32_t p, int32_t r0, int32_t r1, float* tile) {
+    const packed* w = j->w;
+    int32_t sums[AMX_MAX_ROWS * PANEL] __attribute__((aligned(64)));
+    amx_int8_sums(j->path == SIMD_AMX_MODEL, (const uint8_t*)j->xc + r0 * j->ldc, j->ldc, r1 - r0,
+                  (const int8_t*)w->data + (size_t)p * w->kp * PANEL, round_up(w->kp, AMX_K_STEP), sums);
+    finish_tile_sums(sums, r1 - r0, w->offsets + (int64_t)p * PANEL, j->xs + r0, w->scales + (int64_t)p * PANEL, tile);
+}
+
 // Tiles of panel p for rows [r0, r1): tiles[b] holds row block b (R_max rows each). With several row blocks the
 // panel is walked in chunks of K_CHUNK inputs, every block per chunk, so each chunk is loaded from memory once
 // and reused from L1 by all the blocks (otherwise the first block waits on memory and the rest re-read L2).
@@ -642,6 +685,10 @@ static void micro_k(const gemm_job* j, int32_t p, int32_t rb, int R, float* tile
 #define L1_PANEL_BYTES (32 << 10) // a smaller panel stays in L1 across the blocks anyway
 static void panel_tiles(const gemm_job* j, int32_t p, int32_t r0, int32_t r1, int R_max, float* tiles) {
     const packed* w = j->w;
+    if (uses_tiles(j, r1 - r0)) { // R_max is MAX_R on the AMX paths: block b's rows follow block b - 1's
+        panel_tiles_amx(j, p, r0, r1, tiles);
+        return;
+    }
     int32_t n_blocks = (r1 - r0 + R_max - 1) / R_max;
     int32_t step = n_blocks > 1 && (size_t)w->k * PANEL * dtype_bytes(w->dtype) > L1_PANEL_BYTES ? K_CHUNK : w->k;
     for (int32_t k0 = 0; k0 < w->k; k0 += step) {
@@ -692,10 +739,12 @@ static void gemm_range(void* ctx, int64_t start, int64_t end, int32_t tid) {
 // Below this many multiply-adds the pool's hand-off costs more than it saves.
 #define GEMM_PARALLEL_MIN (1 << 15)
 
-// Per row: bf16 pairs, or the int8 scale and kp u8.
+// bf16 pairs per row, or the int8 scale per row and quantize_rows' u8: rows of k rounded up to AMX_K_STEP bytes, as
+// many as tile_rows.
 int64_t gemm_scratch_bytes(int32_t k, int32_t n_rows) {
-    int64_t pairs = (int64_t)(k + 1) / 2 * sizeof(uint32_t), int8 = sizeof(float) + (int64_t)(k + 3) / 4 * 4;
-    return (pairs > int8 ? pairs : int8) * n_rows;
+    int64_t pairs = (int64_t)(k + 1) / 2 * sizeof(uint32_t) * n_rows;
+    int64_t int8 = (int64_t)sizeof(float) * n_rows + (int64_t)round_up(k, AMX_K_STEP) * tile_rows(n_rows);
+    return pairs > int8 ? pairs : int8;
 }
 
 static uint32_t bf16_pair(float lo, float hi) { return f32_to_bf16(lo) | (uint32_t)f32_to_bf16(hi) << 16; }
@@ -708,9 +757,10 @@ static void run_gemm(pool* p, gemm_job* job, void* scratch) {
     if (w->dtype == WK_INT8) { // quantize the activations once: the rows' scales, then their u8
         float* xs = scratch;
         uint8_t* xq = (uint8_t*)(xs + n_rows);
-        quantize_rows(job->path, x, ldx, n_rows, w->k, w->kp, xq, w->kp, xs);
+        int32_t ldq = round_up(w->kp, AMX_K_STEP);
+        quantize_rows(job->path, x, ldx, n_rows, w->k, xq, ldq, xs);
         job->xc = xq;
-        job->ldc = w->kp;
+        job->ldc = ldq;
         job->xs = xs;
     } else if (job->path == SIMD_AVX512_BF16 && w->dtype == WK_BF16) { // round the activations to bf16 pairs once
         uint32_t* pairs = scratch;
@@ -756,12 +806,15 @@ int32_t simd_path_supported(int32_t path) {
                    __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
         case SIMD_AVX512_BF16: return simd_path_supported(SIMD_AVX512) && __builtin_cpu_supports("avx512bf16");
         case SIMD_AVX512_VNNI: return simd_path_supported(SIMD_AVX512) && __builtin_cpu_supports("avx512vnni");
+        case SIMD_AMX: return simd_path_supported(SIMD_AVX512_VNNI) && amx_available();
+        case SIMD_AMX_MODEL: return simd_path_supported(SIMD_AVX512_VNNI);
         default: return 0;
     }
 }
 
 const char* simd_path_name(int32_t path) {
-    static const char* const names[SIMD_N_PATHS] = {"scalar", "avx2", "avx512", "avx512bf16", "avx512vnni"};
+    static const char* const names[SIMD_N_PATHS] = {"scalar", "avx2", "avx512", "avx512bf16", "avx512vnni", "amx",
+                                                        "amx-model"};
     return path >= 0 && path < SIMD_N_PATHS ? names[path] : "?";
 }
 
@@ -771,6 +824,7 @@ int32_t simd_best_path(int32_t dtype) {
         for (int32_t p = 0; p < SIMD_N_PATHS; p++)
             if (strcmp(forced, simd_path_name(p)) == 0 && simd_path_supported(p)) return p;
     if (dtype == WK_BF16 && simd_path_supported(SIMD_AVX512_BF16)) return SIMD_AVX512_BF16;
+    if (dtype == WK_INT8 && simd_path_supported(SIMD_AMX)) return SIMD_AMX;
     if (dtype == WK_INT8 && simd_path_supported(SIMD_AVX512_VNNI)) return SIMD_AVX512_VNNI;
     for (int32_t p = SIMD_AVX512; p > 0; p--)
         if (simd_path_supported(p)) return p;

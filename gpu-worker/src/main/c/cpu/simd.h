@@ -15,11 +15,28 @@
 // bf16, products summed in f32), twice the multiply-adds per instruction of f32 FMA. AVX512_VNNI is AVX-512
 // plus, for int8-stored weights, vpdpbusd (4 byte products summed into each int32 lane), four times the
 // multiply-adds per instruction of f32 FMA; its results equal every other path's (gemm.h). Each extension
-// changes only its own storage type, so a model takes the best path for its weights.
-enum { SIMD_SCALAR = 0, SIMD_AVX2 = 1, SIMD_AVX512 = 2, SIMD_AVX512_BF16 = 3, SIMD_AVX512_VNNI = 4, SIMD_N_PATHS = 5 };
+// changes only its own storage type, so a model takes the best path for its weights. AMX is AVX512_VNNI plus, for
+// int8-stored weights and row groups of at least a tile's 16 rows, tdpbusd on tile registers (amx.h), with the same
+// results; AMX_MODEL runs that same kernel on a C model of the tile instructions (for tests: it is slow).
+enum {
+    SIMD_SCALAR = 0,
+    SIMD_AVX2 = 1,
+    SIMD_AVX512 = 2,
+    SIMD_AVX512_BF16 = 3,
+    SIMD_AVX512_VNNI = 4,
+    SIMD_AMX = 5,
+    SIMD_AMX_MODEL = 6,
+    SIMD_N_PATHS = 7
+};
 
 // True for the paths that may use AVX-512F.
 static inline int simd_has_avx512(int32_t path) { return path >= SIMD_AVX512; }
+
+// True for the paths that multiply int8 weights with vpdpbusd.
+static inline int simd_has_vnni(int32_t path) { return path == SIMD_AVX512_VNNI || path >= SIMD_AMX; }
+
+// True for the paths that multiply int8 weights on AMX tiles (or their model).
+static inline int simd_has_amx(int32_t path) { return path >= SIMD_AMX; }
 
 // 1 if this CPU (and OS) can run the path.
 int32_t simd_path_supported(int32_t path);

@@ -23,6 +23,12 @@ import java.util.Map;
  * with nothing in between that could block (a virtual thread only changes carrier when it blocks).
  */
 public final class KernelLibrary {
+    /**
+     * The CPU backend's SIMD paths, numbered 0 until this for the test hooks: scalar, AVX2, AVX-512, AVX512_BF16,
+     * AVX512_VNNI, AMX, and AMX on a C model of the tile instructions (weir_kernels.h).
+     */
+    public static final int CPU_PATHS = 7;
+
     private static final Map<Backend, KernelLibrary> LOADED = new EnumMap<>(Backend.class);
 
     private final Backend backend;

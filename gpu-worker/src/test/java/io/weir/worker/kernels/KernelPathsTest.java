@@ -24,9 +24,14 @@ import org.junit.jupiter.api.Test;
  * the reference.
  */
 class KernelPathsTest {
-    // {m rows, n inputs, d outputs}: tails of every kind (rows past 8, columns past 32, odd n)
+    // {m rows, n inputs, d outputs}: tails of every kind (rows past 8, columns past 32, odd n); for the AMX paths'
+    // tiles (16 rows x 64 inputs, row groups of 32), groups of 16, 17, 32 and 8 rows and inputs past a multiple of 64
     static final int[][] GEMM_SHAPES = {{1, 1, 1}, {1, 7, 3}, {2, 64, 172}, {3, 33, 45}, {8, 288, 96}, {9, 96, 65},
-            {17, 48, 33}, {33, 40, 64}, {64, 128, 40}};
+            {17, 48, 33}, {33, 40, 64}, {64, 128, 40}, {16, 300, 70}, {40, 1000, 33}};
+
+    private static int[] cpuPaths() {
+        return java.util.stream.IntStream.range(0, KernelLibrary.CPU_PATHS).toArray();
+    }
 
     private static float[] gaussian(SplittableRandom r, int n) {
         float[] a = new float[n];
@@ -124,9 +129,11 @@ class KernelPathsTest {
 
     @Test
     void cpuGemmPathsMatchTheReference() {
-        List<String> ran = checkGemm(KernelLibrary.load(Backend.CPU), new int[] {0, 1, 2, 3, 4}, true);
+        List<String> ran = checkGemm(KernelLibrary.load(Backend.CPU), cpuPaths(), true);
         System.out.println("cpu gemm paths checked: " + ran);
         assertTrue(ran.contains("cpu path 0 F32") && ran.contains("cpu path 0 INT8"), ran.toString());
+        // the tile model runs wherever VNNI does, so the AMX driver is checked on every AVX-512 VNNI machine
+        assertEquals(ran.contains("cpu path 4 INT8"), ran.contains("cpu path 6 INT8"), ran.toString());
     }
 
     @Test
@@ -139,7 +146,7 @@ class KernelPathsTest {
             float[] x = gaussian(r, m * n);
             float[] exact = w8a8(x, w, m, n, d);
             x[n + 7] = bad; // row 1
-            for (int path = 0; path < 5; path++) {
+            for (int path = 0; path < KernelLibrary.CPU_PATHS; path++) {
                 float[] out = new float[m * d];
                 if (!lib.testGemm(path, WeightStorage.INT8, out, x, w, m, n, d)) continue;
                 for (int i = 0; i < m * d; i++) {
@@ -183,7 +190,7 @@ class KernelPathsTest {
         for (int c : new int[] {40, 70}) variants[4][c * n] = 2f; // rows 40, 70 a little smaller than 97, 99
         List<String> ran = new ArrayList<>();
         for (WeightStorage storage : WeightStorage.values()) {
-            for (int path = 0; path < 5; path++) {
+            for (int path = 0; path < KernelLibrary.CPU_PATHS; path++) {
                 for (int v = 0; v < variants.length; v++) {
                     float[] out = new float[m * d];
                     int[] greedy = new int[m];
@@ -287,7 +294,7 @@ class KernelPathsTest {
 
     @Test
     void cpuPagedAttentionEqualsDenseAttention() {
-        List<String> ran = checkAttention(KernelLibrary.load(Backend.CPU), new int[] {0, 1, 2, 3, 4});
+        List<String> ran = checkAttention(KernelLibrary.load(Backend.CPU), cpuPaths());
         System.out.println("cpu attention paths checked: " + ran);
         assertTrue(ran.contains("path 0 F32") && ran.contains("path 0 BF16") && ran.contains("path 0 INT8"), ran.toString());
     }

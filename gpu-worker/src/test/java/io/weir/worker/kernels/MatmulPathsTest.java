@@ -17,7 +17,7 @@ class MatmulPathsTest {
 
     @Test
     void cpuPathsMatchTheScalarReference() {
-        List<String> ran = checkPaths(KernelLibrary.load(Backend.CPU), 5);
+        List<String> ran = checkPaths(KernelLibrary.load(Backend.CPU), KernelLibrary.CPU_PATHS);
         System.out.println("cpu matmul paths checked: " + ran);
         assertTrue(ran.contains("path 0"));
     }
