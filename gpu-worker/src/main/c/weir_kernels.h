@@ -178,8 +178,9 @@ WK_API int32_t wk_bench_fma_peak(int32_t millis, double* gflop_per_s);
 // Attention alone on one thread (CPU only): n_rows sequences of n_pos positions each, in blocks of 16 spread over a
 // KV cache of kv_dtype elements (n_layers x n_kv_heads tiles of head_dim), one query head per kv head, each sequence
 // queried by the rows at its last n_query positions (1..n_pos: 1 is a decode step, more a prompt chunk's rows, served
-// together as a step serves them); the best of `reps` passes over every sequence, layer and head, in ns per position
-// a row attends to and kv head. A decode pass reads n_rows x n_pos x n_layers x n_kv_heads positions: bigger than the
+// together as a step serves them); the best of `reps` passes over every layer, sequence and head in the order a step
+// runs them (each (sequence, head) asking for the next one's first blocks), in ns per position a row attends to and
+// kv head. A decode pass reads n_rows x n_pos x n_layers x n_kv_heads positions: bigger than the
 // caches, it measures what attention gets from memory.
 WK_API int32_t wk_bench_attention(int32_t kv_dtype, int32_t n_rows, int32_t n_pos, int32_t n_query, int32_t n_layers,
                                   int32_t n_kv_heads, int32_t head_dim, int32_t reps, double* ns_per_position);

@@ -569,11 +569,16 @@ WK_API int32_t wk_bench_attention(int32_t kv_dtype, int32_t n_rows, int32_t n_po
         double best = INFINITY;
         for (int32_t r = 0; r < reps; r++) {
             double t0 = seconds();
-            for (int32_t row = 0; row < n_rows; row++)
-                for (int32_t l = 0; l < n_layers; l++)
-                    for (int32_t g = 0; g < n_kv_heads; g++)
-                        attend_rows(path, &kv, l, tables + row * per_row, n_pos - n_query, n_query, g, 1, q, head_dim,
-                                    0.125f, out, head_dim);
+            // as a step's attention job runs them: layer by layer, (row, kv head) items in order, each asking for
+            // the next one's first blocks before it attends
+            for (int32_t l = 0; l < n_layers; l++)
+                for (int32_t item = 0; item < n_rows * n_kv_heads; item++) {
+                    int32_t row = item / n_kv_heads, g = item % n_kv_heads, next = item + 1;
+                    if (next < n_rows * n_kv_heads)
+                        kv_prefetch(&kv, l, tables + next / n_kv_heads * per_row, n_pos - 1, next % n_kv_heads);
+                    attend_rows(path, &kv, l, tables + row * per_row, n_pos - n_query, n_query, g, 1, q, head_dim,
+                                0.125f, out, head_dim);
+                }
             double dt = seconds() - t0;
             if (dt < best) best = dt;
         }
