@@ -5,27 +5,20 @@ package io.weir.worker.kernels;
  * names. The kernels widen F16/BF16 to f32 on upload; the conversions here are the Java side of the
  * same bit patterns (for writing checkpoints and reading weights back).
  */
-public enum DType {
-    F32(0, 4),
-    F16(1, 2),
-    BF16(2, 2);
+public enum DType implements ElementType.Of {
+    F32(ElementType.F32),
+    F16(ElementType.F16),
+    BF16(ElementType.BF16);
 
-    private final int code;
-    private final int bytes;
+    private final ElementType element;
 
-    DType(int code, int bytes) {
-        this.code = code;
-        this.bytes = bytes;
+    DType(ElementType element) {
+        this.element = element;
     }
 
-    /** The {@code wk_dtype} value. */
-    public int code() {
-        return code;
-    }
-
-    /** Bytes per element. */
-    public int bytes() {
-        return bytes;
+    @Override
+    public ElementType element() {
+        return element;
     }
 
     /** The dtype for a safetensors dtype string ({@code "F32"}, {@code "F16"}, {@code "BF16"}), or null if unsupported. */

@@ -5,17 +5,20 @@ package io.weir.worker.kernels;
  * bytes, rounded when written); int8 (a quarter, plus a float scale per position and kv head for its key and one for
  * its value: each vector quantized symmetrically, max |x| / 127). bf16 and int8 are CPU-only.
  */
-public enum KvDtype {
-    F32(0, 4),
-    BF16(2, 2),
-    INT8(3, 1);
+public enum KvDtype implements ElementType.Of {
+    F32(ElementType.F32),
+    BF16(ElementType.BF16),
+    INT8(ElementType.INT8);
 
-    private final int code;
-    private final int bytes;
+    private final ElementType element;
 
-    KvDtype(int code, int bytes) {
-        this.code = code;
-        this.bytes = bytes;
+    KvDtype(ElementType element) {
+        this.element = element;
+    }
+
+    @Override
+    public ElementType element() {
+        return element;
     }
 
     /** {@code f32}, {@code bf16} or {@code int8} (any case), or null for {@code auto}: the library's choice. */
@@ -25,14 +28,9 @@ public enum KvDtype {
         throw new IllegalArgumentException("KV cache dtype must be auto, f32, bf16 or int8, not " + name);
     }
 
-    /** The {@code wk_dtype} value. */
-    public int code() {
-        return code;
-    }
-
     /** Bytes of the keys and values of one position in every layer (int8: their scales too). */
     public long bytesPerPosition(int nLayers, int nKvHeads, int headDim) {
-        long perVector = (long) headDim * bytes + (this == INT8 ? Float.BYTES : 0);
+        long perVector = (long) headDim * bytes() + (this == INT8 ? Float.BYTES : 0);
         return 2L * nLayers * nKvHeads * perVector;
     }
 }

@@ -7,27 +7,20 @@ import java.util.Locale;
  * Checkpoints may be F32, F16 or BF16 whatever the storage; {@link #BF16} and {@link #INT8} convert at
  * load ({@code --quantize}). INT8 is symmetric per output row (one f32 scale per row).
  */
-public enum WeightStorage {
-    F32(0, 4),
-    BF16(2, 2),
-    INT8(3, 1);
+public enum WeightStorage implements ElementType.Of {
+    F32(ElementType.F32),
+    BF16(ElementType.BF16),
+    INT8(ElementType.INT8);
 
-    private final int code;
-    private final int bytes;
+    private final ElementType element;
 
-    WeightStorage(int code, int bytes) {
-        this.code = code;
-        this.bytes = bytes;
+    WeightStorage(ElementType element) {
+        this.element = element;
     }
 
-    /** The {@code wk_dtype} value. */
-    public int code() {
-        return code;
-    }
-
-    /** Bytes per stored weight. */
-    public int bytes() {
-        return bytes;
+    @Override
+    public ElementType element() {
+        return element;
     }
 
     /** {@code f32}, {@code bf16} or {@code int8} (case-insensitive). */
