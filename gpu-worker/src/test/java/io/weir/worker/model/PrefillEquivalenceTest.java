@@ -52,6 +52,20 @@ class PrefillEquivalenceTest {
         }
     }
 
+    /**
+     * With int8 weights every product is exact integer sums per row (W8A8), so a prompt's rows computed together (a
+     * chunk: on the AMX path, tiles of 16-32 rows) give the same bits as the rows fed one by one (vector kernels).
+     */
+    @Test
+    void int8PrefillEqualsTokenByTokenBitForBit() throws Exception {
+        ModelRunner.Options int8 = new ModelRunner.Options(2, 0, ModelRunner.Options.DEFAULT_MAX_BATCH, 0,
+                io.weir.worker.kernels.ModelOptions.DEFAULT_BLOCK_SIZE, io.weir.worker.kernels.WeightStorage.INT8,
+                io.weir.worker.kernels.KvDtype.F32);
+        try (ModelRunner r = ModelRunner.load(dir, cpu, int8)) {
+            for (Golden.Case c : cases) assertArrayEquals(oneByOne(r, 0, c.prompt()), prefill(r, 1, c.prompt()), c.id());
+        }
+    }
+
     @Test
     void chunkedPrefillEqualsOneChunk() throws Exception {
         // maxBatch 4: a 23-token prompt runs as 6 chunks inside one wk_forward call
