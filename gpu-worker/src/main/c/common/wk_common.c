@@ -410,7 +410,30 @@ void wk_matmul_ref(float* out, const float* x, const float* w, int32_t n, int32_
 }
 
 // ----------------------------------------------------------------------------
-// The forward entry points, the same for every backend around its wk_backend_step
+// The entry points every backend shares around its wk_backend_* hooks
+
+WK_API int32_t wk_model_create(const wk_config* cfg, int32_t max_slots, int32_t max_batch, wk_model** out) {
+    if (out) *out = NULL;
+    wk_options o;
+    int32_t rc = wk_slot_options(max_slots, max_batch, &o);
+    return rc != WK_OK ? rc : wk_model_create_ex(cfg, &o, out);
+}
+
+WK_API int32_t wk_model_set_tensor(wk_model* m, int32_t tensor, int32_t layer, const void* data, int32_t dtype,
+                                   int64_t n_elements) {
+    if (m == NULL) return wk_fail(WK_ERR_ARG, "wk_model_set_tensor: model is NULL");
+    wk_state* st = wk_backend_state(m);
+    int64_t offset = 0, count = 0;
+    int32_t rc = wk_check_set_tensor(st, tensor, layer, data, dtype, n_elements, &offset, &count);
+    if (rc != WK_OK) return rc;
+    float* w = malloc((size_t)count * sizeof(float));
+    if (!w) return wk_fail(WK_ERR_NOMEM, "wk_model_set_tensor: out of memory converting %lld elements", (long long)count);
+    wk_to_f32(w, data, dtype, count);
+    rc = wk_backend_store(m, tensor, layer, offset, w);
+    free(w);
+    if (rc == WK_OK) wk_mark_set(st, tensor, layer);
+    return rc;
+}
 
 WK_API int32_t wk_forward(wk_model* m, int32_t slot, const int32_t* tokens, int32_t n_tokens, int32_t start_pos,
                           float* logits_out) {

@@ -86,9 +86,11 @@ typedef struct {
 
 typedef int32_t (*wk_step_fn)(void* model, const wk_batch* batch, float* logits);
 
-// What each backend defines for the entry points they share (wk_forward, wk_forward_batch, wk_forward_paged, in
-// wk_common.c): its model's bookkeeping, and one batch of validated rows through every layer.
+// What each backend defines for the entry points they share (wk_model_set_tensor, wk_forward, wk_forward_batch,
+// wk_forward_paged, in wk_common.c): its model's bookkeeping, storing a validated tensor (w: its count elements
+// from element `offset` of the whole tensor, as f32), and one batch of validated rows through every layer.
 wk_state* wk_backend_state(wk_model* m);
+int32_t wk_backend_store(wk_model* m, int32_t tensor, int32_t layer, int64_t offset, const float* w);
 int32_t wk_backend_step(void* model, const wk_batch* batch, float* logits);
 
 int32_t wk_run_sequence(wk_state* st, wk_step_fn step, void* model, int32_t slot, const int32_t* tokens,

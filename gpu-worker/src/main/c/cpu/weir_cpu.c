@@ -391,25 +391,9 @@ WK_API int32_t wk_model_create_ex(const wk_config* cfg, const wk_options* opts, 
     return WK_OK;
 }
 
-WK_API int32_t wk_model_create(const wk_config* cfg, int32_t max_slots, int32_t max_batch, wk_model** out) {
-    wk_options o;
-    int32_t rc = wk_slot_options(max_slots, max_batch, &o);
-    if (rc != WK_OK) return rc;
-    return wk_model_create_ex(cfg, &o, out);
-}
-
-WK_API int32_t wk_model_set_tensor(wk_model* m, int32_t tensor, int32_t layer, const void* data, int32_t dtype,
-                                   int64_t n_elements) {
-    if (m == NULL) return wk_fail(WK_ERR_ARG, "wk_model_set_tensor: model is NULL");
-    int64_t offset, count;
-    int32_t rc = wk_check_set_tensor(&m->st, tensor, layer, data, dtype, n_elements, &offset, &count);
-    if (rc != WK_OK) return rc;
-    float* w = malloc((size_t)count * sizeof(float));
-    if (!w) return wk_fail(WK_ERR_NOMEM, "wk_model_set_tensor: out of memory converting %lld elements", (long long)count);
-    wk_to_f32(w, data, dtype, count);
+int32_t wk_backend_store(wk_model* m, int32_t tensor, int32_t layer, int64_t offset, const float* w) {
+    (void)offset; // layer says where a per-layer tensor goes
     store_tensor(m, tensor, layer, w);
-    free(w);
-    wk_mark_set(&m->st, tensor, layer);
     return WK_OK;
 }
 
