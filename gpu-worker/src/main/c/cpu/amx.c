@@ -44,6 +44,8 @@ typedef struct __attribute__((aligned(64))) {
     uint8_t rows[16];
 } tile_config;
 
+_Static_assert(sizeof(tile_config) == 64, "ldtilecfg reads 64 bytes: palette, start row, 14 reserved, colsb, rows");
+
 static const tile_config CONFIG = {
     .palette = 1,
     .colsb = {64, 64, 64, 64, 64, 64, 64, 64},
