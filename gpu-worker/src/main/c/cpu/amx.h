@@ -22,8 +22,12 @@
 // Bytes a call may read past a panel's last input group: one weight tile of 16 groups of 128 bytes.
 #define AMX_PANEL_SLACK (16 * 128)
 
-// 1 when this CPU has AMX-TILE and AMX-INT8 and Linux let this process use the tile registers (asked once).
+// 1 when this CPU has AMX-TILE and AMX-INT8, Linux let this process use the tile registers, and the instructions
+// agreed with their C model on a test product (asked and checked once).
 int32_t amx_available(void);
+
+// Why a CPU with AMX does not get the path ("" when it does, or has no AMX).
+const char* amx_refused(void);
 
 // sums[r * 32 + c] = sum over j < k of xq[r * ldq + j] * panel's column c at input j, for r < rows (1..32), c < 32.
 // k is a multiple of AMX_K_STEP; every row of xq up to the next multiple of 16 rows must be readable for k bytes

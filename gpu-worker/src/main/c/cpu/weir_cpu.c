@@ -21,6 +21,7 @@
 
 #include "../common/wk_common.h"
 #include "../weir_kernels.h"
+#include "amx.h"
 #include "attention.h"
 #include "gemm.h"
 #include "pool.h"
@@ -363,10 +364,11 @@ WK_API const char* wk_backend_name(void) { return "cpu"; }
 WK_API int32_t wk_device_count(void) { return 1; }
 
 WK_API const char* wk_backend_info(void) {
-    static _Thread_local char info[128];
-    snprintf(info, sizeof info, "cpu: %s kernels (bf16 weights: %s, int8: %s), %d threads",
+    static _Thread_local char info[192];
+    const char* amx = amx_refused();
+    snprintf(info, sizeof info, "cpu: %s kernels (bf16 weights: %s, int8: %s), %d threads%s%s",
              simd_path_name(simd_best_path(WK_F32)), simd_path_name(simd_best_path(WK_BF16)),
-             simd_path_name(simd_best_path(WK_INT8)), pool_default_threads());
+             simd_path_name(simd_best_path(WK_INT8)), pool_default_threads(), *amx ? "; no amx: " : "", amx);
     return info;
 }
 

@@ -136,6 +136,29 @@ class KernelPathsTest {
         assertEquals(ran.contains("cpu path 4 INT8"), ran.contains("cpu path 6 INT8"), ran.toString());
     }
 
+    /**
+     * The AMX path (5) is offered exactly where the CPU has AMX-TILE and AMX-INT8 (the flags of /proc/cpuinfo) and the
+     * OS granted the tile state; a CPU with AMX whose instructions disagree with their model on the library's check
+     * fails here rather than quietly running on VNNI.
+     */
+    @Test
+    void cpuAmxPathIsOfferedWhereTheCpuHasIt() throws Exception {
+        KernelLibrary lib = KernelLibrary.load(Backend.CPU);
+        String info = lib.info();
+        String flags = java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/cpuinfo")).stream()
+                .filter(l -> l.startsWith("flags")).findFirst().orElse("");
+        boolean cpuHasAmx = flags.contains(" amx_tile") && flags.contains(" amx_int8");
+        int m = 20, n = 70, d = 40;
+        SplittableRandom r = new SplittableRandom(5);
+        float[] x = gaussian(r, m * n), w = gaussian(r, n * d), out = new float[m * d];
+        boolean offered = lib.testGemm(5, WeightStorage.INT8, out, x, w, m, n, d);
+        assertTrue(!info.contains("disagreed"), info);
+        if (!cpuHasAmx) assertTrue(!offered, "no AMX in /proc/cpuinfo, yet path 5 ran: " + info);
+        else assertEquals(!info.contains("did not grant"), offered, info);
+        if (offered) assertArrayEquals(w8a8(x, w, m, n, d), out);
+        System.out.println("cpu AMX: " + (cpuHasAmx ? "present, path 5 " + (offered ? "ran" : "refused") : "absent") + "; " + info);
+    }
+
     @Test
     void cpuInt8RowsWithANonFiniteInputGiveNaN() {
         KernelLibrary lib = KernelLibrary.load(Backend.CPU);
