@@ -6,20 +6,7 @@ package io.weir.worker.kernels;
  * same bit patterns (for writing checkpoints and reading weights back).
  */
 public enum DType implements ElementType.Of {
-    F32(ElementType.F32),
-    F16(ElementType.F16),
-    BF16(ElementType.BF16);
-
-    private final ElementType element;
-
-    DType(ElementType element) {
-        this.element = element;
-    }
-
-    @Override
-    public ElementType element() {
-        return element;
-    }
+    F32, F16, BF16;
 
     /** The dtype for a safetensors dtype string ({@code "F32"}, {@code "F16"}, {@code "BF16"}), or null if unsupported. */
     public static DType fromSafetensors(String name) {

@@ -3,7 +3,7 @@ package io.weir.worker.kernels;
 /**
  * The kernel library's element types ({@code wk_dtype} in weir_kernels.h): its code and bytes per element. Each use
  * accepts a subset, named by its own enum ({@link DType} for checkpoints, {@link WeightStorage} for stored weights,
- * {@link KvDtype} for the KV cache), whose constants stand for one of these through {@link Of}.
+ * {@link KvDtype} for the KV cache), whose constants are named as the element types they stand for ({@link Of}).
  */
 public enum ElementType {
     F32(0, 4),
@@ -19,9 +19,14 @@ public enum ElementType {
         this.bytes = bytes;
     }
 
-    /** A constant of a subset's enum, and the element type it stands for. */
+    /** A constant of a subset's enum: the element type of its name. */
     public interface Of {
-        ElementType element();
+        /** The constant's name ({@link Enum#name}). */
+        String name();
+
+        default ElementType element() {
+            return ElementType.valueOf(name());
+        }
 
         /** The {@code wk_dtype} value. */
         default int code() {

@@ -6,20 +6,7 @@ package io.weir.worker.kernels;
  * its value: each vector quantized symmetrically, max |x| / 127). bf16 and int8 are CPU-only.
  */
 public enum KvDtype implements ElementType.Of {
-    F32(ElementType.F32),
-    BF16(ElementType.BF16),
-    INT8(ElementType.INT8);
-
-    private final ElementType element;
-
-    KvDtype(ElementType element) {
-        this.element = element;
-    }
-
-    @Override
-    public ElementType element() {
-        return element;
-    }
+    F32, BF16, INT8;
 
     /** {@code f32}, {@code bf16} or {@code int8} (any case), or null for {@code auto}: the library's choice. */
     public static KvDtype parseOrAuto(String name) {

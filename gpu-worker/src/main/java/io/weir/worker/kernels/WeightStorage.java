@@ -8,20 +8,7 @@ import java.util.Locale;
  * load ({@code --quantize}). INT8 is symmetric per output row (one f32 scale per row).
  */
 public enum WeightStorage implements ElementType.Of {
-    F32(ElementType.F32),
-    BF16(ElementType.BF16),
-    INT8(ElementType.INT8);
-
-    private final ElementType element;
-
-    WeightStorage(ElementType element) {
-        this.element = element;
-    }
-
-    @Override
-    public ElementType element() {
-        return element;
-    }
+    F32, BF16, INT8;
 
     /** {@code f32}, {@code bf16} or {@code int8} (case-insensitive). */
     public static WeightStorage parse(String name) {
