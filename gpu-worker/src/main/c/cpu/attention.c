@@ -18,6 +18,15 @@
 
 static int32_t elem_bytes(int32_t dtype) { return dtype == WK_INT8 ? 1 : dtype == WK_BF16 ? 2 : 4; }
 
+// Calls body(..., es) with the cache's element size in bytes as a constant, so each size gets loops of its own.
+#define WITH_ELEM_SIZE(kv, body, ...)                    \
+    do {                                                 \
+        int32_t es_ = elem_bytes((kv)->dtype);           \
+        if (es_ == 1) body(__VA_ARGS__, 1);              \
+        else if (es_ == 2) body(__VA_ARGS__, 2);         \
+        else body(__VA_ARGS__, 4);                       \
+    } while (0)
+
 size_t kv_pool_bytes(const kv_pool* kv) {
     return (size_t)kv->n_layers * kv->n_blocks * kv->n_kv_heads * kv->tile_bytes;
 }
@@ -459,19 +468,13 @@ AVX512_FN void attend_tile_avx512_body(const kv_pool* kv, int32_t layer, const i
 
 A512 static void attend_avx512(const kv_pool* kv, int32_t layer, const int32_t* table, int32_t pos, int32_t kvh,
                                int32_t group, const float* q, float scale, float* out) {
-    int32_t es = elem_bytes(kv->dtype);
-    if (es == 1) attend_avx512_body(kv, layer, table, pos, kvh, group, q, scale, out, 1);
-    else if (es == 2) attend_avx512_body(kv, layer, table, pos, kvh, group, q, scale, out, 2);
-    else attend_avx512_body(kv, layer, table, pos, kvh, group, q, scale, out, 4);
+    WITH_ELEM_SIZE(kv, attend_avx512_body, kv, layer, table, pos, kvh, group, q, scale, out);
 }
 
 A512 static void attend_tile_avx512(const kv_pool* kv, int32_t layer, const int32_t* table, int32_t pos0, int32_t kvh,
                                     int32_t group, const float* q, int64_t ld_q, float scale, float* out,
                                     int64_t ld_out) {
-    int32_t es = elem_bytes(kv->dtype);
-    if (es == 1) attend_tile_avx512_body(kv, layer, table, pos0, kvh, group, q, ld_q, scale, out, ld_out, 1);
-    else if (es == 2) attend_tile_avx512_body(kv, layer, table, pos0, kvh, group, q, ld_q, scale, out, ld_out, 2);
-    else attend_tile_avx512_body(kv, layer, table, pos0, kvh, group, q, ld_q, scale, out, ld_out, 4);
+    WITH_ELEM_SIZE(kv, attend_tile_avx512_body, kv, layer, table, pos0, kvh, group, q, ld_q, scale, out, ld_out);
 }
 
 // ----------------------------------------------------------------------------
@@ -664,19 +667,13 @@ AVX2_FN void attend_tile_avx2_body(const kv_pool* kv, int32_t layer, const int32
 
 A256 static void attend_avx2(const kv_pool* kv, int32_t layer, const int32_t* table, int32_t pos, int32_t kvh,
                              int32_t group, const float* q, float scale, float* out) {
-    int32_t es = elem_bytes(kv->dtype);
-    if (es == 1) attend_avx2_body(kv, layer, table, pos, kvh, group, q, scale, out, 1);
-    else if (es == 2) attend_avx2_body(kv, layer, table, pos, kvh, group, q, scale, out, 2);
-    else attend_avx2_body(kv, layer, table, pos, kvh, group, q, scale, out, 4);
+    WITH_ELEM_SIZE(kv, attend_avx2_body, kv, layer, table, pos, kvh, group, q, scale, out);
 }
 
 A256 static void attend_tile_avx2(const kv_pool* kv, int32_t layer, const int32_t* table, int32_t pos0, int32_t kvh,
                                   int32_t group, const float* q, int64_t ld_q, float scale, float* out,
                                   int64_t ld_out) {
-    int32_t es = elem_bytes(kv->dtype);
-    if (es == 1) attend_tile_avx2_body(kv, layer, table, pos0, kvh, group, q, ld_q, scale, out, ld_out, 1);
-    else if (es == 2) attend_tile_avx2_body(kv, layer, table, pos0, kvh, group, q, ld_q, scale, out, ld_out, 2);
-    else attend_tile_avx2_body(kv, layer, table, pos0, kvh, group, q, ld_q, scale, out, ld_out, 4);
+    WITH_ELEM_SIZE(kv, attend_tile_avx2_body, kv, layer, table, pos0, kvh, group, q, ld_q, scale, out, ld_out);
 }
 
 void attend(int32_t path, const kv_pool* kv, int32_t layer, const int32_t* table, int32_t pos, int32_t kvh,
