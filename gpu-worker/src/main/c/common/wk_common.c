@@ -82,7 +82,7 @@ static int32_t check_config(const wk_config* c, const wk_options* o) {
     if (o->n_blocks <= 0) return wk_fail(WK_ERR_ARG, "n_blocks (%d) must be positive", o->n_blocks);
     if (o->weight_dtype != WK_F32 && o->weight_dtype != WK_BF16 && o->weight_dtype != WK_INT8)
         return wk_fail(WK_ERR_ARG, "weight_dtype %d: storage must be F32 (0), BF16 (2) or INT8 (3)", o->weight_dtype);
-    if (o->kv_dtype != WK_F32 && o->kv_dtype != WK_BF16 && o->kv_dtype != WK_INT8)
+    if (!wk_kv_dtype_valid(o->kv_dtype))
         return wk_fail(WK_ERR_ARG, "kv_dtype %d: the KV cache must be F32 (0), BF16 (2) or INT8 (3)", o->kv_dtype);
     return WK_OK;
 }
@@ -379,12 +379,15 @@ void wk_rope_table(const wk_config* c, float* cos_sin) {
         }
 }
 
+int32_t wk_kv_dtype_valid(int32_t kv_dtype) { return kv_dtype == WK_F32 || kv_dtype == WK_BF16 || kv_dtype == WK_INT8; }
+
 int32_t wk_check_test_attention(int32_t kv_dtype, int32_t n_heads, int32_t n_kv_heads, int32_t head_dim,
-                                int32_t max_head_dim, int32_t block_size, int32_t n_pos, int32_t n_rows, const int32_t* table,
-                                const float* q, const float* k, const float* v, const float* out, int32_t* n_blocks) {
-    if ((kv_dtype != WK_F32 && kv_dtype != WK_BF16 && kv_dtype != WK_INT8) || !table || !q || !k || !v || !out || n_heads <= 0 || n_kv_heads <= 0 || n_heads % n_kv_heads != 0 ||
-        head_dim <= 0 || head_dim > max_head_dim || block_size <= 0 || block_size % 16 != 0 || n_pos <= 0 || n_rows <= 0 ||
-        n_rows > n_pos)
+                                int32_t max_head_dim, int32_t block_size, int32_t n_pos, int32_t n_rows,
+                                const int32_t* table, const float* q, const float* k, const float* v, const float* out,
+                                int32_t* n_blocks) {
+    if (!wk_kv_dtype_valid(kv_dtype) || !table || !q || !k || !v || !out || n_heads <= 0 || n_kv_heads <= 0 ||
+        n_heads % n_kv_heads != 0 || head_dim <= 0 || head_dim > max_head_dim || block_size <= 0 || block_size % 16 != 0 ||
+        n_pos <= 0 || n_rows <= 0 || n_rows > n_pos)
         return wk_fail(WK_ERR_ARG, "wk_test_attention: bad arguments");
     *n_blocks = 0;
     for (int32_t i = 0; i < (n_pos + block_size - 1) / block_size; i++) {

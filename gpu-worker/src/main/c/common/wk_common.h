@@ -123,11 +123,15 @@ void wk_to_f32(float* dst, const void* src, int32_t dtype, int64_t n);
 // computed in double. Size: max_seq_len * head_dim floats.
 void wk_rope_table(const wk_config* cfg, float* cos_sin);
 
+// 1 for the KV-cache element types (WK_F32, WK_BF16, WK_INT8).
+int32_t wk_kv_dtype_valid(int32_t kv_dtype);
+
 // Validates wk_test_attention's arguments (max_head_dim: the backend's limit) and sets *n_blocks to the pool
 // size its table needs (largest block id + 1).
 int32_t wk_check_test_attention(int32_t kv_dtype, int32_t n_heads, int32_t n_kv_heads, int32_t head_dim,
-                                int32_t max_head_dim, int32_t block_size, int32_t n_pos, int32_t n_rows, const int32_t* table,
-                                const float* q, const float* k, const float* v, const float* out, int32_t* n_blocks);
+                                int32_t max_head_dim, int32_t block_size, int32_t n_pos, int32_t n_rows,
+                                const int32_t* table, const float* q, const float* k, const float* v, const float* out,
+                                int32_t* n_blocks);
 
 // Scalar reference: out[i] = sum_j w[i*n + j] * x[j], f32, in index order (never vectorized).
 void wk_matmul_ref(float* out, const float* x, const float* w, int32_t n, int32_t d);

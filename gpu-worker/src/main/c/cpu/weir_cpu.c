@@ -530,8 +530,8 @@ static void fma_range(void* ctx, int64_t start, int64_t end, int32_t tid) {
 
 WK_API int32_t wk_bench_attention(int32_t kv_dtype, int32_t n_rows, int32_t n_pos, int32_t n_query, int32_t n_layers,
                                   int32_t n_kv_heads, int32_t head_dim, int32_t reps, double* ns_per_position) {
-    if ((kv_dtype != WK_F32 && kv_dtype != WK_BF16 && kv_dtype != WK_INT8) || n_rows <= 0 || n_pos <= 0 || n_query <= 0 ||
-        n_query > n_pos || n_layers <= 0 || n_kv_heads <= 0 || head_dim <= 0 || reps <= 0 || !ns_per_position)
+    if (!wk_kv_dtype_valid(kv_dtype) || n_rows <= 0 || n_pos <= 0 || n_query <= 0 || n_query > n_pos || n_layers <= 0 ||
+        n_kv_heads <= 0 || head_dim <= 0 || reps <= 0 || !ns_per_position)
         return wk_fail(WK_ERR_ARG, "wk_bench_attention: bad arguments");
     const int32_t bs = 16, per_row = (n_pos + bs - 1) / bs, n_blocks = n_rows * per_row;
     kv_pool kv;
@@ -687,8 +687,8 @@ WK_API int32_t wk_test_attention(int32_t path, int32_t kv_dtype, int32_t n_heads
     int32_t kv_dim = n_kv_heads * head_dim, group = n_heads / n_kv_heads;
     for (int32_t t = 0; t < n_pos; t++)
         for (int32_t g = 0; g < n_kv_heads; g++)
-            kv_write(path, &kv, 0, table[t / block_size], t % block_size, g, k + (int64_t)t * kv_dim + (int64_t)g * head_dim,
-                     v + (int64_t)t * kv_dim + (int64_t)g * head_dim);
+            kv_write(path, &kv, 0, table[t / block_size], t % block_size, g,
+                     k + (int64_t)t * kv_dim + (int64_t)g * head_dim, v + (int64_t)t * kv_dim + (int64_t)g * head_dim);
     int64_t q_dim = (int64_t)n_heads * head_dim;
     for (int32_t g = 0; g < n_kv_heads; g++)
         attend_rows(path, &kv, 0, table, n_pos - n_rows, n_rows, g, group, q + (int64_t)g * group * head_dim, q_dim,
