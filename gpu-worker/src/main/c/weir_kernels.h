@@ -193,8 +193,8 @@ WK_API int32_t wk_bench_attention(int32_t kv_dtype, int32_t n_rows, int32_t n_po
 // AVX512_BF16 (differs from 2 only for bf16 weights in wk_test_gemm: activations rounded to bf16), 4 = AVX-512 with
 // AVX512_VNNI (differs from 2 only in how int8 weights are multiplied, with the same results), 5 = 4 with AMX tiles
 // for int8 products of 16 rows or more (the same results), 6 = 5 with the tile instructions run by a C model
-// (wherever 4 runs: it checks 5's tiling without AMX hardware); CUDA: 1 = the device matvec kernel. WK_ERR_UNSUPPORTED when this machine cannot run the path, WK_ERR_ARG for an
-// unknown path.
+// (wherever 4 runs: it checks 5's tiling without AMX hardware); CUDA: 1 = the device matvec kernel.
+// WK_ERR_UNSUPPORTED when this machine cannot run the path, WK_ERR_ARG for an unknown path.
 WK_API int32_t wk_test_matmul(int32_t path, float* out, const float* x, const float* w, int32_t n, int32_t d);
 
 // out[m, d] = x[m, n] · W[d, n]^T for m rows through the backend's batched product with W stored as

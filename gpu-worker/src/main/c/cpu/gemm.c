@@ -37,6 +37,8 @@ static inline __attribute__((always_inline)) void prefetch_ahead(const void* chu
 
 static size_t dtype_bytes(int32_t dtype) { return dtype == WK_F32 ? 4 : dtype == WK_BF16 ? 2 : 1; }
 
+static int32_t round_up(int32_t v, int32_t to) { return (v + to - 1) / to * to; }
+
 // Inputs of a column stored side by side (g in gemm.h).
 static int32_t dtype_group(int32_t dtype) { return dtype == WK_F32 ? 1 : dtype == WK_BF16 ? 2 : 4; }
 
@@ -46,7 +48,7 @@ int32_t packed_alloc(packed* w, int32_t k, int32_t n_cols, int32_t dtype) {
         return wk_fail(WK_ERR_ARG, "int8 weights take at most %d inputs, not %d", WK_INT8_MAX_K, k);
     int32_t g = dtype_group(dtype);
     w->k = k;
-    w->kp = (k + g - 1) / g * g;
+    w->kp = round_up(k, g);
     w->n_panels = (n_cols + PANEL - 1) / PANEL;
     w->n = w->n_panels * PANEL;
     w->dtype = dtype;
@@ -292,8 +294,6 @@ static const micro_fn K256[2][MAX_R_AVX2] = {{k256_WK_F32_1, k256_WK_F32_2}, {k2
 // given (else from the int32 sums the tile holds), and with xs given (the last chunk of K) turn them into
 // (float)sum * xs[r] * ws[c]. K is a multiple of 4. Every path adds the same integers and finishes with the same
 // two roundings, so all of them return the scalar kernel's floats bit for bit.
-
-static int32_t round_up(int32_t v, int32_t to) { return (v + to - 1) / to * to; }
 
 // Rows of quantized activations gemm keeps: whole AMX tiles of 16.
 static int32_t tile_rows(int32_t n_rows) { return round_up(n_rows, 16); }
@@ -616,14 +616,14 @@ static void micro_k(const gemm_job* j, int32_t p, int32_t rb, int R, float* tile
     int32_t g = dtype_group(w->dtype);
     size_t bytes = dtype_bytes(w->dtype);
     const void* panel = (const char*)w->data + ((size_t)p * w->kp + k0) * PANEL * bytes;
-    const char* next = first ? NULL : (const char*)panel + (size_t)((k1 - k0 + g - 1) / g * g) * PANEL * bytes;
+    const char* next = first ? NULL : (const char*)panel + (size_t)round_up(k1 - k0, g) * PANEL * bytes;
     int cont = k0 > 0;
     if (w->dtype == WK_INT8) {
         const uint8_t* xq = (const uint8_t*)j->xc + rb * j->ldc + k0;
         const int32_t* start = cont ? NULL : w->offsets + (int64_t)p * PANEL;
         const float* xs = k1 == w->k ? j->xs + rb : NULL;
         const float* ws = w->scales + (int64_t)p * PANEL;
-        int32_t K = (k1 - k0 + 3) / 4 * 4;
+        int32_t K = round_up(k1 - k0, 4);
         int8_fn f = simd_has_vnni(j->path)      ? KVNNI[R - 1]
                     : simd_has_avx512(j->path)  ? KI8_512[R - 1]
                     : j->path == SIMD_AVX2      ? KI8_256[R - 1]
@@ -635,7 +635,7 @@ static void micro_k(const gemm_job* j, int32_t p, int32_t rb, int R, float* tile
     const float* x = j->x + (int64_t)rb * j->ldx + k0;
     int bf16 = w->dtype == WK_BF16;
     if (j->xc)
-        KDP[R - 1]((const uint32_t*)j->xc + rb * j->ldc + k0 / 2, j->ldc, panel, (k1 - k0 + 1) / 2 * 2, tile, cont, next);
+        KDP[R - 1]((const uint32_t*)j->xc + rb * j->ldc + k0 / 2, j->ldc, panel, round_up(k1 - k0, 2), tile, cont, next);
     else if (simd_has_avx512(j->path))
         K512[bf16][R - 1](x, j->ldx, panel, k1 - k0, tile, cont, next);
     else if (j->path == SIMD_AVX2)
@@ -813,8 +813,8 @@ int32_t simd_path_supported(int32_t path) {
 }
 
 const char* simd_path_name(int32_t path) {
-    static const char* const names[SIMD_N_PATHS] = {"scalar", "avx2", "avx512", "avx512bf16", "avx512vnni", "amx",
-                                                        "amx-model"};
+    static const char* const names[SIMD_N_PATHS] = {"scalar",     "avx2", "avx512",   "avx512bf16",
+                                                     "avx512vnni", "amx",  "amx-model"};
     return path >= 0 && path < SIMD_N_PATHS ? names[path] : "?";
 }
 
