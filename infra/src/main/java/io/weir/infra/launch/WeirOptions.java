@@ -150,18 +150,8 @@ public record WeirOptions(
                         throw new IllegalArgumentException("--kv-block-size must be a multiple of 16, got " + value);
                     }
                 }
-                case "--quantize" -> {
-                    quantize = value.toLowerCase(java.util.Locale.ROOT);
-                    if (!List.of("f32", "bf16", "int8").contains(quantize)) {
-                        throw new IllegalArgumentException("--quantize wants f32, bf16 or int8, got " + value);
-                    }
-                }
-                case "--kv-cache-dtype" -> {
-                    kvCacheDtype = value.toLowerCase(java.util.Locale.ROOT);
-                    if (!List.of("auto", "f32", "bf16", "int8").contains(kvCacheDtype)) {
-                        throw new IllegalArgumentException("--kv-cache-dtype wants auto, f32, bf16 or int8, got " + value);
-                    }
-                }
+                case "--quantize" -> quantize = parseChoice(flag, value, "f32", "bf16", "int8");
+                case "--kv-cache-dtype" -> kvCacheDtype = parseChoice(flag, value, "auto", "f32", "bf16", "int8");
                 default -> throw new IllegalArgumentException("unknown option " + flag);
             }
             i++;
@@ -178,6 +168,17 @@ public record WeirOptions(
             throw new IllegalArgumentException(flag + " must be a port number, got " + value);
         }
         return p;
+    }
+
+    /** {@code value} in lower case when it is one of {@code choices} (any case). */
+    private static String parseChoice(String flag, String value, String... choices) {
+        String v = value.toLowerCase(java.util.Locale.ROOT);
+        if (!List.of(choices).contains(v)) {
+            String all = String.join(", ", List.of(choices).subList(0, choices.length - 1)) + " or "
+                    + choices[choices.length - 1];
+            throw new IllegalArgumentException(flag + " wants " + all + ", got " + value);
+        }
+        return v;
     }
 
     private static int parsePositive(String flag, String value) {
