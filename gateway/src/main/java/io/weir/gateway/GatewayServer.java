@@ -13,6 +13,7 @@ import io.weir.gateway.http.HttpErrors;
 import io.weir.gateway.routes.batch.BatchCompletionRoutes;
 import io.weir.gateway.routes.egp.EgpCompletionRoutes;
 import io.weir.gateway.routes.health.HealthRoutes;
+import io.weir.gateway.routes.metrics.MetricsRoutes;
 import io.weir.gateway.routes.llmengine.CompletionV1Routes;
 import io.weir.gateway.routes.llmengine.ModelEndpointRoutes;
 import com.hazelcast.core.HazelcastInstance;
@@ -44,6 +45,7 @@ final class GatewayServer {
                          CompletionCalls calls, UsageLedger usageLedger) {
         ApiKeys keys = new ApiKeys(hazelcast);
         HealthRoutes health = new HealthRoutes(registry, workers);
+        MetricsRoutes metrics = new MetricsRoutes(workers);
         CompletionV1Routes v1 = new CompletionV1Routes(calls);
         ModelEndpointRoutes endpoints = new ModelEndpointRoutes(registry, new CheckpointPolicy(hazelcast));
         ModelDownloadRoutes downloads = new ModelDownloadRoutes(endpoints, ClusterSecrets.urlSigningKey(hazelcast), Clock.systemUTC());
@@ -78,6 +80,9 @@ final class GatewayServer {
         router.route("/v4/*").handler(auth);
         router.post("/v4/completions").handler(egp::create);
         router.get("/v1/usage").handler(usage::get);
+        // Series name every worker's endpoints, private ones included: admins only (Prometheus sends the key as a
+        // bearer token or basic auth from its scrape config).
+        router.get("/metrics").handler(auth).handler(new AdminOnlyHandler()).handler(metrics::get);
         router.route("/v1/admin/*").handler(new AdminOnlyHandler());
         router.post("/v1/admin/api-keys").handler(apiKeys::create);
         router.get("/v1/admin/api-keys").handler(apiKeys::list);

@@ -32,6 +32,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 abstract class CompletionApiContract {
     private static final String AUTH = "authorization";
+    private static final String ADMIN_KEY = "contract-admin-key";
     private TestStack stack;
     private HttpTestClient client;
     private List<JsonNode> goldenCases;
@@ -44,7 +45,7 @@ abstract class CompletionApiContract {
         Path model = TestModels.require(TestStack.MODEL);
         goldenCases = new ArrayList<>();
         Json.MAPPER.readTree(model.resolve("golden.json").toFile()).get("cases").forEach(goldenCases::add);
-        stack = TestStack.start(bootstrapServers());
+        stack = TestStack.start(bootstrapServers(), "--api-key", ADMIN_KEY + ":admin");
         client = new HttpTestClient(stack.baseUrl);
     }
 
@@ -229,6 +230,61 @@ abstract class CompletionApiContract {
         assertEquals(TestStack.MODEL, one.json().get("name").asText());
         assertEquals(404, client.get("/v1/llm/model-endpoints/nope", AUTH, HttpTestClient.basic(TestStack.KEY)).status());
         assertEquals(401, client.get("/v1/llm/model-endpoints").status());
+    }
+
+    /** The sum over workers of a series of stories260K's engine in a {@code /metrics} exposition. */
+    private static double series(String exposition, String name) {
+        return exposition.lines().filter(l -> l.startsWith(name + "{") && l.contains("model_endpoint=\"" + TestStack.MODEL + "\""))
+                .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();
+    }
+
+    private String scrape() {
+        HttpTestClient.Response r = client.get("/metrics", AUTH, HttpTestClient.basic(ADMIN_KEY));
+        assertEquals(200, r.status(), r.body());
+        return r.body();
+    }
+
+    /**
+     * /metrics reports the worker's engine as its heartbeats announce it: the tokens of two calls with the same
+     * long prompt, the second finding the first's full KV blocks in the prefix cache, and nothing running after.
+     */
+    @Test
+    void metricsCountTheEnginesTokensAndPrefixCacheHits() throws Exception {
+        var exchange = client.exchange("GET", "/metrics", null, AUTH, HttpTestClient.basic(ADMIN_KEY));
+        assertEquals(200, exchange.statusCode(), exchange.body());
+        assertEquals("text/plain; version=0.0.4; charset=utf-8", exchange.headers().firstValue("content-type").orElse(""));
+        assertEquals(401, client.get("/metrics").status(), "no key");
+        assertEquals(403, client.get("/metrics", AUTH, HttpTestClient.basic(TestStack.KEY)).status(), "a tenant's key");
+        String before = scrape();
+        String prompt = "The lighthouse keeper counted the gulls on the rocks every morning, wrote their number in a small"
+                + " blue book, and then walked down to the harbour where the fishing boats came in with the tide.";
+        int generated = 0;
+        int[] promptTokens = new int[2];
+        for (int call = 0; call < 2; call++) {
+            HttpTestClient.Response r = sync(TestStack.MODEL, body(prompt, 6, 0.0, false));
+            assertEquals(200, r.status(), r.body());
+            generated += r.json().get("output").get("num_completion_tokens").asInt();
+            promptTokens[call] = r.json().get("output").get("num_prompt_tokens").asInt();
+        }
+        double blockSize = series(before, "weir_kv_cache_block_size");
+        assertTrue(blockSize >= 1 && promptTokens[1] > 2 * blockSize, "the prompt spans full blocks: " + promptTokens[1]);
+        double wantGenerated = series(before, "weir_generation_tokens_total") + generated;
+        String after = Await.until("the worker's heartbeat to count both calls", java.time.Duration.ofSeconds(30), () -> {
+            String now = scrape();
+            return series(now, "weir_generation_tokens_total") >= wantGenerated && series(now, "weir_num_requests_running") == 0
+                    ? now : null;
+        });
+        double hits = series(after, "weir_prefix_cache_hits_total") - series(before, "weir_prefix_cache_hits_total");
+        double queries = series(after, "weir_prefix_cache_queries_total") - series(before, "weir_prefix_cache_queries_total");
+        double computed = series(after, "weir_prompt_tokens_total") - series(before, "weir_prompt_tokens_total");
+        assertTrue(hits >= 1 && hits * blockSize < promptTokens[1], "the second call's full blocks were found: " + hits);
+        assertTrue(queries >= 2 * hits, "both calls looked their blocks up: " + queries + " queries, " + hits + " hits");
+        assertTrue(computed >= promptTokens[0] + promptTokens[1] - hits * blockSize, "prompt tokens computed: " + computed);
+        assertTrue(series(after, "weir_engine_steps_total") > series(before, "weir_engine_steps_total"));
+        assertEquals(0, series(after, "weir_num_requests_waiting"));
+        assertEquals(0, series(after, "weir_kv_cache_usage_ratio"), "no sequence holds blocks once both calls ended");
+        assertTrue(series(after, "weir_kv_cache_cached_blocks") >= hits, "the prompt's blocks stay cached");
+        assertTrue(after.contains("weir_worker_info{worker=\""), after);
     }
 
     @Test

@@ -2,6 +2,7 @@ package io.weir.worker;
 
 import io.weir.infra.kafka.KafkaClients;
 import io.weir.infra.kafka.ReplySender;
+import io.weir.registry.EngineMetrics;
 import io.weir.worker.engine.AsyncEventSink;
 import io.weir.worker.engine.EngineLoop;
 import io.weir.worker.engine.LoadedModel;
@@ -43,6 +44,15 @@ final class ModelHost implements AutoCloseable {
 
     int load() {
         return engine.load();
+    }
+
+    /** The engine's counters now, as the worker's heartbeat announces them. */
+    EngineMetrics metrics() {
+        var s = engine.stats();
+        var kv = s.kvCache();
+        return new EngineMetrics(s.running(), s.waiting(), kv.totalBlocks(), kv.blockSize(), kv.usedBlocks(),
+                kv.cachedBlocks(), s.steps(), s.promptTokens(), s.sampledTokens(), s.preemptions(), kv.prefixQueries(),
+                kv.prefixHits(), kv.evictions());
     }
 
     /** Calls {@code action} when the engine goes from idle to busy or back (see {@link EngineLoop#onBusyChange}). */

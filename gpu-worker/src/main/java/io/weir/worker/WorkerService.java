@@ -4,6 +4,7 @@ import io.weir.infra.kafka.ReplySender;
 import io.weir.infra.launch.ServiceContext;
 import io.weir.infra.launch.WeirService;
 import io.weir.registry.ChatTemplate;
+import io.weir.registry.EngineMetrics;
 import io.weir.registry.EndpointStatus;
 import io.weir.registry.FleetAssignments;
 import io.weir.registry.ModelEndpoint;
@@ -233,9 +234,14 @@ public final class WorkerService implements WeirService {
             try {
                 String backend = hosts.values().stream().findFirst().map(h -> h.model().runner().backendName()).orElse("none");
                 Map<String, Integer> load = new java.util.HashMap<>();
-                hosts.forEach((name, host) -> load.put(name, host.load()));
+                Map<String, EngineMetrics> engines = new java.util.HashMap<>();
+                hosts.forEach((name, host) -> {
+                    load.put(name, host.load());
+                    engines.put(name, host.metrics());
+                });
                 directory.heartbeat(new WorkerInfo(workerId, backend, Runtime.getRuntime().availableProcessors() + " CPUs",
-                        SYSTEM_MEMORY_BYTES, context.options().maxModels(), List.copyOf(hosts.keySet()), load, Instant.now()));
+                        SYSTEM_MEMORY_BYTES, context.options().maxModels(), List.copyOf(hosts.keySet()), load, engines,
+                        Instant.now()));
             } catch (RuntimeException e) {
                 LOG.warn("heartbeat failed: {}", e.toString());
             }

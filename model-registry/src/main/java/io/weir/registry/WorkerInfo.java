@@ -13,7 +13,11 @@ import java.util.Map;
  * @param maxModels how many endpoints it may serve at once
  * @param models    endpoint names it has loaded and serves
  * @param load      per endpoint it serves: requests running or waiting in its engine now
+ * @param engines   per endpoint it serves: its engine's counters (empty from a worker that announces none)
  */
 public record WorkerInfo(String workerId, String backend, String device, long memoryBytes, int maxModels, List<String> models,
-                         Map<String, Integer> load, Instant heartbeatAt) {
+                         Map<String, Integer> load, Map<String, EngineMetrics> engines, Instant heartbeatAt) {
+    public WorkerInfo {
+        engines = engines == null ? Map.of() : Map.copyOf(engines);
+    }
 }

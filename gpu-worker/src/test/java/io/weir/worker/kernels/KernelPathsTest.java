@@ -2,6 +2,7 @@ package io.weir.worker.kernels;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -157,6 +158,23 @@ class KernelPathsTest {
         else assertEquals(!info.contains("did not grant"), offered, info);
         if (offered) assertArrayEquals(w8a8(x, w, m, n, d), out);
         System.out.println("cpu AMX: " + (cpuHasAmx ? "present, path 5 " + (offered ? "ran" : "refused") : "absent") + "; " + info);
+    }
+
+    /**
+     * {@link KernelLibrary#CPU_PATHS} is written by hand after simd.h's SIMD_N_PATHS: the library must know the last
+     * of them (it runs it or says the CPU cannot) and refuse the next as unknown, so a path added to the C side
+     * without counting it here, which every loop over the paths in these tests would skip, fails this test.
+     */
+    @Test
+    void cpuPathCountMatchesTheLibrary() {
+        KernelLibrary lib = KernelLibrary.load(Backend.CPU);
+        float[] x = {1f}, w = {2f}, out = new float[1];
+        int last = KernelLibrary.CPU_PATHS - 1;
+        if (lib.testGemm(last, WeightStorage.F32, out, x, w, 1, 1, 1)) assertEquals(2f, out[0]);
+        KernelException unknown = assertThrows(KernelException.class,
+                () -> lib.testGemm(KernelLibrary.CPU_PATHS, WeightStorage.F32, out, x, w, 1, 1, 1));
+        assertEquals(WeirNative.WK_ERR_ARG, unknown.status(), unknown.getMessage());
+        assertTrue(unknown.getMessage().contains("unknown path " + KernelLibrary.CPU_PATHS), unknown.getMessage());
     }
 
     @Test
