@@ -45,7 +45,7 @@ final class GatewayServer {
                          CompletionCalls calls, UsageLedger usageLedger) {
         ApiKeys keys = new ApiKeys(hazelcast);
         HealthRoutes health = new HealthRoutes(registry, workers);
-        MetricsRoutes metrics = new MetricsRoutes(workers);
+        MetricsRoutes metrics = new MetricsRoutes(workers, calls.metrics());
         CompletionV1Routes v1 = new CompletionV1Routes(calls);
         ModelEndpointRoutes endpoints = new ModelEndpointRoutes(registry, new CheckpointPolicy(hazelcast));
         ModelDownloadRoutes downloads = new ModelDownloadRoutes(endpoints, ClusterSecrets.urlSigningKey(hazelcast), Clock.systemUTC());

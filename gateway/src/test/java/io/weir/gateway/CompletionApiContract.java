@@ -285,6 +285,13 @@ abstract class CompletionApiContract {
         assertEquals(0, series(after, "weir_kv_cache_usage_ratio"), "no sequence holds blocks once both calls ended");
         assertTrue(series(after, "weir_kv_cache_cached_blocks") >= hits, "the prompt's blocks stay cached");
         assertTrue(after.contains("weir_worker_info{worker=\""), after);
+        // this gateway timed both calls as their caller saw them
+        assertEquals(2, series(after, "weir_time_to_first_token_seconds_count") - series(before, "weir_time_to_first_token_seconds_count"));
+        assertEquals(2, series(after, "weir_e2e_request_latency_seconds_count") - series(before, "weir_e2e_request_latency_seconds_count"));
+        assertEquals(2, series(after, "weir_request_success_total") - series(before, "weir_request_success_total"));
+        assertEquals(generated - 2, series(after, "weir_inter_token_latency_seconds_count")
+                - series(before, "weir_inter_token_latency_seconds_count"), "one interval between each two tokens of a call");
+        assertTrue(series(after, "weir_e2e_request_latency_seconds_sum") > series(before, "weir_e2e_request_latency_seconds_sum"));
     }
 
     @Test

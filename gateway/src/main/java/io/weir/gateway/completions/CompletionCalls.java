@@ -37,6 +37,7 @@ public final class CompletionCalls {
     private final ReplyDispatcher replies;
     private final RequestLimiter limiter;
     private final UsageRecorder usage;
+    private final CallMetrics metrics = new CallMetrics();
 
     public CompletionCalls(Vertx vertx, ModelRegistry registry, RequestSubmitter submitter, ReplyDispatcher replies,
                            RequestLimiter limiter, UsageRecorder usage) {
@@ -46,6 +47,11 @@ public final class CompletionCalls {
         this.replies = replies;
         this.limiter = limiter;
         this.usage = usage;
+    }
+
+    /** Latencies and outcomes of the calls this gateway served, for {@code /metrics}. */
+    public CallMetrics metrics() {
+        return metrics;
     }
 
     /** The error message of a call whose deadline passed. */
@@ -70,15 +76,18 @@ public final class CompletionCalls {
         private final String model;
         private final String tenant;
         private final RequestLimiter.Permit permit;
+        private final long arrivedNanos;
+        private long lastTokenNanos; // 0 until the first token
         private long timer = -1;
         private CompletionEvent lastToken;
         private Future<Void> ended;
 
-        private Call(String requestId, String model, String tenant, RequestLimiter.Permit permit) {
+        private Call(String requestId, String model, String tenant, RequestLimiter.Permit permit, long arrivedNanos) {
             this.requestId = requestId;
             this.model = model;
             this.tenant = tenant;
             this.permit = permit;
+            this.arrivedNanos = arrivedNanos;
         }
 
         public String requestId() {
@@ -95,6 +104,7 @@ public final class CompletionCalls {
             }
             end();
             submitter.cancel(new CancelRequest(requestId, reason));
+            metrics.cancelled(model, reason);
             return true;
         }
 
@@ -112,9 +122,24 @@ public final class CompletionCalls {
             }
         }
 
+        /** Keeps the last token event for the usage count, and times the call for {@link CallMetrics}. */
         private void observe(CompletionEvent event) {
-            if (!event.isError()) {
-                lastToken = event;
+            long now = System.nanoTime();
+            if (event.isError()) {
+                metrics.failed(model, event.error().status());
+                return;
+            }
+            lastToken = event;
+            if (event.tokenId() != null) { // not the token-less last event of a cancelled request
+                if (lastTokenNanos == 0) {
+                    metrics.firstToken(model, now - arrivedNanos);
+                } else {
+                    metrics.interToken(model, now - lastTokenNanos);
+                }
+                lastTokenNanos = now;
+            }
+            if (event.finished()) {
+                metrics.finished(model, event.finishReason(), now - arrivedNanos);
             }
         }
 
@@ -170,19 +195,20 @@ public final class CompletionCalls {
      */
     public Future<Call> start(String model, String prompt, Boolean addSpecialTokens, SamplingParams sampling, ApiKey caller,
                               Duration timeout, Listener listener) {
+        long arrived = System.nanoTime();
         Context context = vertx.getOrCreateContext();
         CompletionRequest request = new CompletionRequest(UUID.randomUUID().toString(), model, prompt, sampling,
                 replies.topic(), caller.tenant(), System.currentTimeMillis(), addSpecialTokens);
         return limiter.admit(caller, context).compose(permit ->
                 endpoint(model, caller.tenant())
-                        .compose(endpoint -> send(request, timeout, listener, permit, context))
+                        .compose(endpoint -> send(request, timeout, listener, permit, context, arrived))
                         .onFailure(e -> permit.release()));
     }
 
     private Future<Call> send(CompletionRequest request, Duration timeout, Listener listener, RequestLimiter.Permit permit,
-                              Context context) {
+                              Context context, long arrivedNanos) {
         String requestId = request.requestId();
-        Call call = new Call(requestId, request.model(), request.tenant(), permit);
+        Call call = new Call(requestId, request.model(), request.tenant(), permit, arrivedNanos);
         call.timer = vertx.setTimer(Math.max(1, timeout.toMillis()), t -> {
             if (call.cancel(CancelRequest.TIMEOUT)) {
                 call.ended.onComplete(v -> listener.onTimeout(timeout));

@@ -2,8 +2,9 @@ package io.weir.gateway.routes.metrics;
 
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
-import io.weir.gateway.http.PrometheusText;
-import io.weir.gateway.http.PrometheusText.Type;
+import io.weir.gateway.completions.CallMetrics;
+import io.weir.gateway.metrics.PrometheusText;
+import io.weir.gateway.metrics.PrometheusText.Type;
 import io.weir.registry.EngineMetrics;
 import io.weir.registry.WorkerDirectory;
 import io.weir.registry.WorkerInfo;
@@ -17,7 +18,8 @@ import java.util.function.ToDoubleFunction;
  * worker announces its engines' counters in its heartbeats, every 2 s and whenever an engine goes busy or idle). The
  * series are labelled by worker and model endpoint; every gateway reports all of them, so scrape one gateway (or
  * aggregate with {@code max by (worker, model_endpoint)}). The names follow vLLM's ({@code vllm:num_requests_running}
- * is {@code weir_num_requests_running} here), with the prefix cache counted in blocks.
+ * is {@code weir_num_requests_running} here), with the prefix cache counted in blocks. After them come this gateway's
+ * own call latencies and outcomes ({@link CallMetrics}).
  */
 public final class MetricsRoutes {
     private record EngineSeries(String name, Type type, String help, ToDoubleFunction<EngineMetrics> value) {
@@ -49,13 +51,19 @@ public final class MetricsRoutes {
                     "Cached prefix blocks reused for other content.", EngineMetrics::kvEvictions));
 
     private final WorkerDirectory workers;
+    private final CallMetrics calls;
 
-    public MetricsRoutes(WorkerDirectory workers) {
+    public MetricsRoutes(WorkerDirectory workers, CallMetrics calls) {
         this.workers = workers;
+        this.calls = calls;
     }
 
     public void get(RoutingContext ctx) {
-        ctx.vertx().executeBlocking(() -> render(workers.live())).onComplete(ar -> {
+        ctx.vertx().executeBlocking(() -> {
+            PrometheusText text = render(workers.live());
+            calls.writeTo(text);
+            return text.toString();
+        }).onComplete(ar -> {
             if (ar.succeeded()) {
                 ctx.response().putHeader("content-type", PrometheusText.CONTENT_TYPE).end(ar.result());
             } else {
@@ -66,7 +74,7 @@ public final class MetricsRoutes {
     }
 
     /** The exposition of these workers: one info series per worker, then each engine series over every engine. */
-    static String render(List<WorkerInfo> live) {
+    static PrometheusText render(List<WorkerInfo> live) {
         List<WorkerInfo> sorted = live.stream().sorted(Comparator.comparing(WorkerInfo::workerId)).toList();
         PrometheusText text = new PrometheusText();
         text.family("weir_worker_info", Type.GAUGE, "A live worker (1), with the kernel backend and device it runs on.");
@@ -81,6 +89,6 @@ public final class MetricsRoutes {
                                 "worker", w.workerId(), "model_endpoint", e.getKey()));
             }
         }
-        return text.toString();
+        return text;
     }
 }

@@ -22,7 +22,7 @@ class MetricsRoutesTest {
         EngineMetrics busy = new EngineMetrics(3, 1, 512, 16, 128, 40, 900, 5_000, 1_234, 2, 60, 45, 7);
         EngineMetrics idle = new EngineMetrics(0, 0, 64, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0);
         String text = MetricsRoutes.render(List.of(worker("w-2", Map.of("tiny", idle)),
-                worker("w-1", Map.of("tiny", busy, "alpha", idle)), worker("w-3", Map.of())));
+                worker("w-1", Map.of("tiny", busy, "alpha", idle)), worker("w-3", Map.of()))).toString();
         List<String> lines = text.lines().toList();
         assertEquals(List.of(
                 "# HELP weir_worker_info A live worker (1), with the kernel backend and device it runs on.",
@@ -58,9 +58,9 @@ class MetricsRoutesTest {
     @Test
     void labelValuesAreEscapedAndNoWorkersGiveOnlyTheFamilies() {
         String text = MetricsRoutes.render(List.of(new WorkerInfo("w\"1\\\n", "cuda", "NVIDIA H100", 0, 1, List.of(),
-                Map.of(), null, Instant.EPOCH)));
+                Map.of(), null, Instant.EPOCH))).toString();
         assertTrue(text.contains("weir_worker_info{worker=\"w\\\"1\\\\\\n\",backend=\"cuda\",device=\"NVIDIA H100\"} 1\n"), text);
-        String empty = MetricsRoutes.render(List.of());
+        String empty = MetricsRoutes.render(List.of()).toString();
         assertTrue(empty.lines().allMatch(l -> l.startsWith("# ")), empty);
         assertEquals(2 * 14, empty.lines().count(), empty); // HELP and TYPE of the info family and 13 engine families
     }

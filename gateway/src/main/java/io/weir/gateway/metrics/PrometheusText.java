@@ -1,4 +1,4 @@
-package io.weir.gateway.http;
+package io.weir.gateway.metrics;
 
 /**
  * Prometheus' text exposition format, version 0.0.4 (what every Prometheus scraper and vLLM's {@code /metrics} speak):
@@ -9,7 +9,7 @@ public final class PrometheusText {
 
     /** The metric types this exposition uses. */
     public enum Type {
-        COUNTER, GAUGE;
+        COUNTER, GAUGE, HISTOGRAM;
 
         String keyword() {
             return name().toLowerCase(java.util.Locale.ROOT);
@@ -38,6 +38,22 @@ public final class PrometheusText {
             out.append('}');
         }
         return append(value);
+    }
+
+    /**
+     * The samples of one histogram of a {@link Type#HISTOGRAM} family: {@code name_bucket} per upper bound (label
+     * {@code le}, cumulative counts) and {@code +Inf}, then {@code name_sum} and {@code name_count}.
+     */
+    public PrometheusText histogram(String name, LatencyHistogram.Snapshot h, String... labels) {
+        String[] withLe = java.util.Arrays.copyOf(labels, labels.length + 2);
+        withLe[labels.length] = "le";
+        double[] bounds = h.bounds();
+        for (int i = 0; i <= bounds.length; i++) {
+            withLe[labels.length + 1] = i < bounds.length ? Double.toString(bounds[i]) : "+Inf";
+            sample(name + "_bucket", h.cumulative()[i], withLe);
+        }
+        sample(name + "_sum", h.sum(), labels);
+        return sample(name + "_count", h.count(), labels);
     }
 
     private PrometheusText append(double value) {
