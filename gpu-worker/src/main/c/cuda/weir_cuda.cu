@@ -33,7 +33,8 @@
 // Errors
 
 static int32_t cuda_fail(cudaError_t e, const char* what, int line) {
-    return wk_fail(WK_ERR_DEVICE, "CUDA error: %s (%s) at weir_cuda.cu:%d in %s", cudaGetErrorString(e), cudaGetErrorName(e),
+    // the contract's WK_ERR_NOMEM covers device allocations too: the caller may retry with a smaller KV cache
+    return wk_fail(e == cudaErrorMemoryAllocation ? WK_ERR_NOMEM : WK_ERR_DEVICE, "CUDA error: %s (%s) at weir_cuda.cu:%d in %s", cudaGetErrorString(e), cudaGetErrorName(e),
                    line, what);
 }
 
@@ -106,7 +107,7 @@ struct wk_model {
     float* key_cache;             // (n_layers, n_blocks, block_size, kv_dim)
     float* value_cache;           // (n_layers, n_blocks, block_size, kv_dim)
     float* logits;                // (max_batch, vocab_size)
-    float* host_logits;           // (max_batch, vocab_size) malloc'd at the first step whose caller wants only argmax
+    float* host_logits;           // (max_batch, vocab_size) pinned, for steps whose caller wants only argmax
     int32_t* rows;                // device copy of host_rows
     int32_t* host_rows;           // pinned: tokens, positions, logit rows (max_batch each), tables (max_batch, bps)
 };
@@ -124,7 +125,7 @@ static void free_model(wk_model* m) {
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) cudaFree(bufs[i]);
     cudaFree(m->rows);
     cudaFreeHost(m->host_rows);
-    free(m->host_logits);
+    cudaFreeHost(m->host_logits);
     wk_state_free(&m->st);
     free(m);
 }
@@ -147,7 +148,9 @@ static int32_t build_model(wk_model* m) {
         wk_tensor_shape_of(c, t, &s);
         if (t == WK_LM_HEAD && c->tied_embeddings) continue;
         int64_t count = (s.per_layer ? c->n_layers : 1) * s.rows * s.cols;
-        int32_t dt = is_matrix(t) ? o->weight_dtype : WK_F32;
+        // as on the CPU, weight_dtype is the projections' and the LM head's storage: untied embeddings stay f32
+        bool quantized = is_matrix(t) && (t != WK_TOK_EMBEDDINGS || c->tied_embeddings);
+        int32_t dt = quantized ? o->weight_dtype : WK_F32;
         m->w[t].dtype = dt;
         CUDA_TRY(cudaMalloc(&m->w[t].data, (size_t)count * dtype_size(dt)));
         if (dt == WK_INT8)
@@ -166,6 +169,8 @@ static int32_t build_model(wk_model* m) {
     size_t row_ints = (size_t)3 * B + (size_t)B * m->st.blocks_per_slot;
     CUDA_TRY(cudaMalloc((void**)&m->rows, row_ints * sizeof(int32_t)));
     CUDA_TRY(cudaMallocHost((void**)&m->host_rows, row_ints * sizeof(int32_t)));
+    // the forward calls never allocate (weir_kernels.h): the greedy-only steps' copy of the logits is sized here
+    CUDA_TRY(cudaMallocHost((void**)&m->host_logits, (size_t)B * c->vocab_size * sizeof(float)));
 
     float* table = (float*)malloc((size_t)c->max_seq_len * c->head_dim * sizeof(float));
     if (!table) return wk_fail(WK_ERR_NOMEM, "wk_model_create: out of host memory for the RoPE table");
@@ -269,7 +274,7 @@ __global__ void rmsnorm_kernel(float* out, const float* x, const int32_t* rows, 
     const float* xr = x + (int64_t)(rows ? rows[blockIdx.x] : blockIdx.x) * dim;
     float ss = 0.0f;
     for (int j = threadIdx.x; j < dim; j += blockDim.x) ss += xr[j] * xr[j];
-    float inv = rsqrtf(block_sum(ss) / dim + eps);
+    float inv = 1.0f / sqrtf(block_sum(ss) / dim + eps); // not rsqrtf (2 ulp): the CPU's rounding
     for (int j = threadIdx.x; j < dim; j += blockDim.x) out[(int64_t)blockIdx.x * dim + j] = weight[j] * (inv * xr[j]);
 }
 
@@ -358,18 +363,19 @@ __global__ void kv_write_kernel(float* key_cache, float* value_cache, const floa
     }
 }
 
-// grid (n_heads, B): one block per (query head, row). Scores over positions 0..pos into att, block softmax,
-// then THREADS / head_dim groups of threads each sum a stride of positions per dimension.
+// grid (B, n_heads): one block per (row, query head), rows on x (up to 2^31 - 1; y stops at 65535). Scores over
+// positions 0..pos into att, block softmax, then THREADS / head_dim groups of threads each sum a stride of positions
+// per dimension.
 __global__ void attention_kernel(float* ao, float* att, const float* q, const float* key_cache, const float* value_cache,
                                  const int32_t* tables, int table_stride, const int32_t* positions, int layer, int n_blocks,
                                  int block_size, int max_seq_len, int n_heads, int n_kv_heads, int head_dim) {
     __shared__ float partial[THREADS];
-    int h = blockIdx.x, b = blockIdx.y, pos = positions[b], kv_dim = n_kv_heads * head_dim;
+    int b = blockIdx.x, h = blockIdx.y, pos = positions[b], kv_dim = n_kv_heads * head_dim;
     int kvh = h / (n_heads / n_kv_heads);
     const int32_t* table = tables + (int64_t)b * table_stride;
     const float* qh = q + ((int64_t)b * n_heads + h) * head_dim;
     float* s = att + ((int64_t)b * n_heads + h) * max_seq_len;
-    float scale = rsqrtf((float)head_dim);
+    float scale = 1.0f / sqrtf((float)head_dim);
 
     float local_max = -INFINITY;
     for (int t = threadIdx.x; t <= pos; t += blockDim.x) {
@@ -447,7 +453,7 @@ int32_t wk_backend_step(void* model, const wk_batch* bt, float* logits) {
     int32_t* h = m->host_rows;
     memcpy(h, bt->tokens, B * sizeof(int32_t));
     memcpy(h + mb, bt->positions, B * sizeof(int32_t));
-    memcpy(h + 2 * mb, bt->logit_rows, bt->n_logits * sizeof(int32_t));
+    if (bt->n_logits > 0) memcpy(h + 2 * mb, bt->logit_rows, bt->n_logits * sizeof(int32_t));
     for (int r = 0; r < B; r++) memcpy(h + 3 * mb + (int64_t)r * bps, bt->tables[r], (bt->positions[r] / bs + 1) * sizeof(int32_t));
     CUDA_TRY(cudaMemcpy(m->rows, h, (3 * mb + mb * bps) * sizeof(int32_t), cudaMemcpyHostToDevice));
     const int32_t *d_tokens = m->rows, *d_pos = m->rows + mb, *d_logit_rows = m->rows + 2 * mb, *d_tables = m->rows + 3 * mb;
@@ -468,7 +474,7 @@ int32_t wk_backend_step(void* model, const wk_batch* bt, float* logits) {
         LAUNCH_CHECK("rope_kernel(k)");
         kv_write_kernel<<<B, THREADS>>>(m->key_cache, m->value_cache, m->k, m->v, d_tables, bps, d_pos, l, nb, bs, kv_dim);
         LAUNCH_CHECK("kv_write_kernel");
-        attention_kernel<<<dim3(c->n_heads, B), THREADS>>>(m->ao, m->att, m->q, m->key_cache, m->value_cache, d_tables, bps,
+        attention_kernel<<<dim3(B, c->n_heads), THREADS>>>(m->ao, m->att, m->q, m->key_cache, m->value_cache, d_tables, bps,
                                                            d_pos, l, nb, bs, c->max_seq_len, c->n_heads, c->n_kv_heads,
                                                            c->head_dim);
         LAUNCH_CHECK("attention_kernel");
@@ -497,12 +503,7 @@ int32_t wk_backend_step(void* model, const wk_batch* bt, float* logits) {
                                               c->rms_eps);
     LAUNCH_CHECK("rmsnorm_kernel(final)");
     TRY(matmul(m->logits, m->xb, &m->w[WK_LM_HEAD], 0, bt->n_logits, dim, c->vocab_size));
-    if (logits == NULL) { // the caller wants only the greedy tokens, computed on the host from a copy of our own
-        if (m->host_logits == NULL)
-            m->host_logits = (float*)malloc((size_t)m->st.opts.max_batch * c->vocab_size * sizeof(float));
-        if (m->host_logits == NULL) return wk_fail(WK_ERR_NOMEM, "wk_forward_paged: out of host memory for the logits");
-        logits = m->host_logits;
-    }
+    if (logits == NULL) logits = m->host_logits; // only the greedy tokens wanted: found on the host from our copy
     CUDA_TRY(cudaMemcpy(logits, m->logits, (size_t)bt->n_logits * c->vocab_size * sizeof(float), cudaMemcpyDeviceToHost));
     if (bt->argmax) // on the host: the logits are here anyway
         for (int r = 0; r < bt->n_logits; r++) bt->argmax[r] = wk_argmax_ref(logits + (int64_t)r * c->vocab_size, c->vocab_size);
@@ -534,6 +535,37 @@ __global__ void fma_kernel(float* sink, int iters) {
 // ----------------------------------------------------------------------------
 // API
 
+// ----------------------------------------------------------------------------
+// Timing for the benchmarks: every step checked, and nothing left behind when one fails
+
+typedef struct {
+    cudaEvent_t t0, t1;
+} bench_events;
+
+static cudaError_t bench_events_create(bench_events* ev) {
+    cudaError_t e = cudaEventCreate(&ev->t0);
+    return e == cudaSuccess ? cudaEventCreate(&ev->t1) : e;
+}
+
+static void bench_events_destroy(bench_events* ev) {
+    if (ev->t0) cudaEventDestroy(ev->t0);
+    if (ev->t1) cudaEventDestroy(ev->t1);
+}
+
+// One run of `launch` (a kernel launch on the default stream) between the events; *ms its time.
+template <class Launch>
+static cudaError_t timed_run(const bench_events* ev, Launch launch, float* ms) {
+    cudaError_t e = cudaEventRecord(ev->t0);
+    if (e == cudaSuccess) {
+        launch();
+        e = cudaGetLastError();
+    }
+    if (e == cudaSuccess) e = cudaEventRecord(ev->t1);
+    if (e == cudaSuccess) e = cudaEventSynchronize(ev->t1);
+    if (e == cudaSuccess) e = cudaEventElapsedTime(ms, ev->t0, ev->t1);
+    return e;
+}
+
 extern "C" {
 
 WK_API const char* wk_backend_name(void) { return "cuda"; }
@@ -546,6 +578,7 @@ WK_API int32_t wk_device_count(void) {
         cudaGetLastError(); // clear it so later calls start clean
         return 0;
     }
+    if (n == 0) wk_fail(WK_ERR_DEVICE, "the CUDA runtime found no device");
     return n;
 }
 
@@ -599,26 +632,21 @@ WK_API int32_t wk_bench_read_bandwidth(int64_t bytes, int32_t reps, double* gb_p
     bytes = bytes / 16 * 16;
     float4* buf = NULL;
     float* sink = NULL;
-    cudaEvent_t t0, t1;
-    CUDA_TRY(cudaMalloc((void**)&buf, (size_t)bytes));
-    CUDA_TRY(cudaMalloc((void**)&sink, sizeof(float)));
-    CUDA_TRY(cudaMemset(buf, 0, (size_t)bytes));
-    CUDA_TRY(cudaEventCreate(&t0));
-    CUDA_TRY(cudaEventCreate(&t1));
+    bench_events ev = {NULL, NULL};
     double best = 0;
-    for (int32_t r = 0; r <= reps; r++) { // the first pass warms up
-        cudaEventRecord(t0);
-        read_kernel<<<1024, THREADS>>>(buf, bytes / 16, sink);
-        cudaEventRecord(t1);
-        CUDA_TRY(cudaEventSynchronize(t1));
+    cudaError_t e = cudaMalloc((void**)&buf, (size_t)bytes);
+    if (e == cudaSuccess) e = cudaMalloc((void**)&sink, sizeof(float));
+    if (e == cudaSuccess) e = cudaMemset(buf, 0, (size_t)bytes);
+    if (e == cudaSuccess) e = bench_events_create(&ev);
+    for (int32_t r = 0; r <= reps && e == cudaSuccess; r++) { // the first pass warms up
         float ms = 0;
-        cudaEventElapsedTime(&ms, t0, t1);
-        if (r > 0 && bytes / (ms * 1e6) > best) best = bytes / (ms * 1e6);
+        e = timed_run(&ev, [&] { read_kernel<<<1024, THREADS>>>(buf, bytes / 16, sink); }, &ms);
+        if (e == cudaSuccess && r > 0 && ms > 0 && bytes / (ms * 1e6) > best) best = bytes / (ms * 1e6);
     }
-    cudaEventDestroy(t0);
-    cudaEventDestroy(t1);
+    bench_events_destroy(&ev);
     cudaFree(buf);
     cudaFree(sink);
+    CUDA_TRY(e);
     *gb_per_s = best;
     return WK_OK;
 }
@@ -635,31 +663,26 @@ WK_API int32_t wk_bench_fma_peak(int32_t millis, double* gflop_per_s) {
     CUDA_TRY(cudaGetDevice(&dev));
     CUDA_TRY(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev));
     float* sink = NULL;
-    cudaEvent_t t0, t1;
-    CUDA_TRY(cudaMalloc((void**)&sink, sizeof(float)));
-    CUDA_TRY(cudaEventCreate(&t0));
-    CUDA_TRY(cudaEventCreate(&t1));
+    bench_events ev = {NULL, NULL};
     int iters = 4096, blocks = sms * 8;
     double best = 0;
-    for (int r = 0; r < 5; r++) {
-        cudaEventRecord(t0);
-        fma_kernel<<<blocks, THREADS>>>(sink, iters);
-        cudaEventRecord(t1);
-        CUDA_TRY(cudaEventSynchronize(t1));
+    cudaError_t e = cudaMalloc((void**)&sink, sizeof(float));
+    if (e == cudaSuccess) e = bench_events_create(&ev);
+    for (int r = 0; r < 5 && e == cudaSuccess; r++) { // the first pass warms up
         float ms = 0;
-        cudaEventElapsedTime(&ms, t0, t1);
-        double gf = (double)blocks * THREADS * iters * 8 * 2 / (ms * 1e6);
-        if (r > 0 && gf > best) best = gf;
+        e = timed_run(&ev, [&] { fma_kernel<<<blocks, THREADS>>>(sink, iters); }, &ms);
+        double gf = ms > 0 ? (double)blocks * THREADS * iters * 8 * 2 / (ms * 1e6) : 0;
+        if (e == cudaSuccess && r > 0 && gf > best) best = gf;
         if (ms < millis / 5.0) iters *= 2;
     }
-    cudaEventDestroy(t0);
-    cudaEventDestroy(t1);
+    bench_events_destroy(&ev);
     cudaFree(sink);
+    CUDA_TRY(e);
     *gflop_per_s = best;
     return WK_OK;
 }
 
-// path 0: host reference; path 1: the device matmul (allocates: test hook only)
+// path 1, the device matmul (allocates: test hook only); the host reference is wk_test_matmul's path 0
 WK_API int32_t wk_test_gemm(int32_t path, int32_t dtype, float* out, const float* x, const float* w, int32_t m, int32_t n,
                             int32_t d) {
     if (!out || !x || !w || m <= 0 || n <= 0 || d <= 0) return wk_fail(WK_ERR_ARG, "wk_test_gemm: bad arguments");
@@ -701,9 +724,12 @@ WK_API int32_t wk_test_attention(int32_t path, int32_t kv_dtype, int32_t n_heads
                                  int32_t block_size, int32_t n_pos, int32_t n_rows, const int32_t* table, const float* q,
                                  const float* k, const float* v, float* out) {
     int32_t n_blocks, kv_dim = n_kv_heads * head_dim;
-    int32_t rc = wk_check_test_attention(kv_dtype, n_heads, n_kv_heads, head_dim, MAX_HEAD_DIM, block_size, n_pos, n_rows,
+    int32_t rc = wk_check_test_attention(kv_dtype, n_heads, n_kv_heads, head_dim, INT32_MAX, block_size, n_pos, n_rows,
                                          table, q, k, v, out, &n_blocks);
     if (rc != WK_OK) return rc;
+    if (head_dim > MAX_HEAD_DIM)
+        return wk_fail(WK_ERR_UNSUPPORTED, "wk_test_attention: head_dim %d > %d is not supported by the cuda backend",
+                       head_dim, MAX_HEAD_DIM);
     if (kv_dtype != WK_F32) return wk_fail(WK_ERR_UNSUPPORTED, "wk_test_attention: the cuda KV cache is f32 only");
     if (path != 1) return wk_fail(WK_ERR_ARG, "wk_test_attention: unknown path %d (cuda has 1)", path);
     if (wk_device_count() <= 0) return fail_no_device(WK_ERR_UNSUPPORTED, "wk_test_attention");
@@ -738,7 +764,7 @@ WK_API int32_t wk_test_attention(int32_t path, int32_t kv_dtype, int32_t n_heads
         e = cudaGetLastError();
     }
     if (e == cudaSuccess) { // the query rows: the last n_rows positions (dpos holds 0..n_pos-1)
-        attention_kernel<<<dim3(n_heads, n_rows), THREADS>>>(dout, att, dq, kc, vc, dtab, 0, dpos + (n_pos - n_rows), 0,
+        attention_kernel<<<dim3(n_rows, n_heads), THREADS>>>(dout, att, dq, kc, vc, dtab, 0, dpos + (n_pos - n_rows), 0,
                                                              n_blocks, block_size, n_pos, n_heads, n_kv_heads, head_dim);
         e = cudaGetLastError();
     }
