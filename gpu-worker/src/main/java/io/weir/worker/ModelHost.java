@@ -42,10 +42,6 @@ final class ModelHost implements AutoCloseable {
         return model;
     }
 
-    int load() {
-        return engine.load();
-    }
-
     /** The engine's counters now, as the worker's heartbeat announces them. */
     EngineMetrics metrics() {
         var s = engine.stats();

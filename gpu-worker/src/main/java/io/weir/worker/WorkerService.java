@@ -236,8 +236,9 @@ public final class WorkerService implements WeirService {
                 Map<String, Integer> load = new java.util.HashMap<>();
                 Map<String, EngineMetrics> engines = new java.util.HashMap<>();
                 hosts.forEach((name, host) -> {
-                    load.put(name, host.load());
-                    engines.put(name, host.metrics());
+                    EngineMetrics m = host.metrics(); // one snapshot: the load is its running and waiting requests
+                    engines.put(name, m);
+                    load.put(name, m.running() + m.waiting());
                 });
                 directory.heartbeat(new WorkerInfo(workerId, backend, Runtime.getRuntime().availableProcessors() + " CPUs",
                         SYSTEM_MEMORY_BYTES, context.options().maxModels(), List.copyOf(hosts.keySet()), load, engines,

@@ -1,8 +1,8 @@
 package io.weir.gateway.routes.metrics;
 
-import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
 import io.weir.gateway.completions.CallMetrics;
+import io.weir.gateway.http.HttpErrors;
 import io.weir.gateway.metrics.PrometheusText;
 import io.weir.gateway.metrics.PrometheusText.Type;
 import io.weir.registry.EngineMetrics;
@@ -67,8 +67,7 @@ public final class MetricsRoutes {
             if (ar.succeeded()) {
                 ctx.response().putHeader("content-type", PrometheusText.CONTENT_TYPE).end(ar.result());
             } else {
-                ctx.response().setStatusCode(503).putHeader("content-type", "application/json")
-                        .end(new JsonObject().put("detail", "worker directory unavailable: " + ar.cause().getMessage()).encode());
+                HttpErrors.detail(ctx, 503, "worker directory unavailable: " + ar.cause().getMessage());
             }
         });
     }
